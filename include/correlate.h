@@ -1,0 +1,85 @@
+/* correlate.h - per-source state: aggregates API calls into detections and writes records. */
+#ifndef PS_CORRELATE_H
+#define PS_CORRELATE_H
+
+#include "ps_common.h"
+#include "config.h"
+#include "event.h"
+#include "output.h"
+
+#define PS_AGG_URL_MAX 256
+
+/* Phase of a record within its aggregate. */
+enum ps_record_phase { PS_PHASE_FIRST = 0, PS_PHASE_UPDATE, PS_PHASE_FINAL };
+
+/* One (client, server, rule) aggregate within its window. */
+typedef struct ps_aggregate {
+    char aggregate_id[37];
+    uint32_t seq; /* records written so far */
+    const ps_rule *rule;
+    ps_addr src, dst; /* of the first connection */
+    uint16_t sport, dport;
+    uint8_t proto;
+    ps_time_us first_seen, last_seen, window_end, last_emit;
+    uint64_t count;
+    uint64_t outcomes[PS_OUTCOME_MAX];
+    uint8_t outcome; /* best seen */
+    bool dirty;      /* changed since the last record */
+    ps_event last;   /* most recent call, for the http and protocol objects */
+    int64_t objects; /* most recent known object count, -1 none */
+    uint32_t http_anomalies;
+    uint32_t nurls;
+    bool urls_overflow;
+    /* Private: table links. */
+    struct ps_aggregate *hnext, *older, *newer;
+    uint32_t hash;
+    char urls[]; /* max_urls slots of PS_AGG_URL_MAX bytes */
+} ps_aggregate;
+
+typedef struct ps_rule_count {
+    const ps_rule *rule;
+    uint64_t records;
+    uint64_t aggregates;
+} ps_rule_count;
+
+#define PS_CORR_MAX_RULES 128
+
+typedef struct ps_correlator_stats {
+    uint64_t events;
+    uint64_t records;
+    uint64_t aggregates_open;
+    uint64_t aggregates_evicted; /* at max_aggregates, closed early */
+    uint64_t format_errors;
+    ps_rule_count by_rule[PS_CORR_MAX_RULES];
+    uint32_t nrules;
+} ps_correlator_stats;
+
+typedef struct ps_correlator ps_correlator;
+
+/* Creates a correlator writing to `out` (not owned). `cfg` must outlive it. */
+ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out);
+
+/* Ends every open aggregate (closing records) and frees. */
+void ps_correlator_free(ps_correlator *c, ps_time_us now);
+
+/* Takes one graded call. Writes the aggregate's first record at once, an
+ * update when the outcome got better or update_interval has passed. */
+void ps_correlator_submit(ps_correlator *c, const ps_event *ev);
+
+/* Closes aggregates whose window ended by `now`. */
+void ps_correlator_tick(ps_correlator *c, ps_time_us now);
+
+/* Closes every aggregate (end of capture). */
+void ps_correlator_flush(ps_correlator *c, ps_time_us now);
+
+const ps_correlator_stats *ps_correlator_stats_get(const ps_correlator *c);
+
+/* Event sink that feeds `c`. */
+ps_event_sink ps_correlator_sink(ps_correlator *c);
+
+/* Formats one record of aggregate `a` as a single JSON line into buf.
+ * Returns the length or PS_ERR_CAP. Exposed for tests and fuzzing. */
+int ps_record_format(const ps_aggregate *a, const ps_config *cfg, int phase, ps_time_us now,
+                     const char *id, char *buf, size_t cap);
+
+#endif

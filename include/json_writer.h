@@ -1,0 +1,47 @@
+/* json_writer.h - bounded JSON text builder that always emits valid UTF-8. */
+#ifndef PS_JSON_WRITER_H
+#define PS_JSON_WRITER_H
+
+#include "ps_common.h"
+
+#define PS_JW_MAX_DEPTH 16
+
+/* Writes into a caller-owned buffer; never allocates. Once the buffer is
+ * too small (or nesting exceeds PS_JW_MAX_DEPTH) the writer is failed and
+ * every later call is a no-op; ps_jw_finish() then reports PS_ERR_CAP. */
+typedef struct ps_jw {
+    char *buf;
+    size_t cap, len;
+    bool failed;
+    int depth;
+    bool need_comma[PS_JW_MAX_DEPTH + 1];
+} ps_jw;
+
+void ps_jw_init(ps_jw *w, char *buf, size_t cap);
+
+/* `key` is NULL for array elements and the top-level value, else the member
+ * name (written escaped). */
+void ps_jw_obj_begin(ps_jw *w, const char *key);
+void ps_jw_obj_end(ps_jw *w);
+void ps_jw_arr_begin(ps_jw *w, const char *key);
+void ps_jw_arr_end(ps_jw *w);
+
+/* Strings are raw bytes: valid UTF-8 passes through (JSON-escaped where
+ * required); every byte that is not part of a valid UTF-8 sequence is written
+ * as the four characters \xNN (JSON "\\xNN"), so output stays valid UTF-8. */
+void ps_jw_str(ps_jw *w, const char *key, const char *s);
+void ps_jw_strn(ps_jw *w, const char *key, const uint8_t *s, size_t n);
+void ps_jw_u64(ps_jw *w, const char *key, uint64_t v);
+void ps_jw_i64(ps_jw *w, const char *key, int64_t v);
+void ps_jw_bool(ps_jw *w, const char *key, bool v);
+void ps_jw_null(ps_jw *w, const char *key);
+
+/* NUL-terminates the text; returns its length, or PS_ERR_CAP if the buffer
+ * was too small or the nesting unbalanced. */
+int ps_jw_finish(ps_jw *w);
+
+/* Formats packet time `t` as RFC 3339 UTC with microseconds and `Z`
+ * (e.g. 2026-03-02T14:05:09.123456Z) into out (>= 32 bytes). Returns out. */
+char *ps_format_time(ps_time_us t, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,45 @@
+/* worker.h - one packet pipeline: decode, flows, reassembly, dissectors; owns a partition of flows. */
+#ifndef PS_WORKER_H
+#define PS_WORKER_H
+
+#include "ps_common.h"
+#include "app.h"
+#include "config.h"
+#include "decode.h"
+#include "event.h"
+#include "flow.h"
+
+typedef struct ps_worker ps_worker;
+
+typedef struct ps_worker_stats {
+    uint64_t packets, bytes;
+    uint64_t tcp_packets;
+    uint64_t streams_dissected[4]; /* by index in ps_stream_dissectors */
+    uint64_t streams_unclaimed;   /* no dissector recognised the first bytes */
+    uint64_t state_cap;           /* dissector state slots exhausted */
+} ps_worker_stats;
+
+/* Creates a worker that reports events to `sink`. Everything the hot path
+ * needs is reserved here. `cfg` must outlive the worker. NULL on failure. */
+ps_worker *ps_worker_new(const ps_config *cfg, ps_event_sink sink);
+
+/* Ends all flows (reporting pending requests) and frees the worker. */
+void ps_worker_free(ps_worker *w, ps_time_us now);
+
+/* Processes one captured frame. Never fails: bad input is counted. */
+void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
+                      uint32_t caplen, uint32_t wirelen);
+
+/* Advances time-driven work (idle flows, response timeouts) to `now`. */
+void ps_worker_tick(ps_worker *w, ps_time_us now);
+
+/* Ends every flow now (end of capture). */
+void ps_worker_flush(ps_worker *w, ps_time_us now);
+
+const ps_worker_stats *ps_worker_stats_get(const ps_worker *w);
+const ps_decode_stats *ps_worker_decode_stats(const ps_worker *w);
+const ps_flow_stats *ps_worker_flow_stats(const ps_worker *w);
+const ps_http_stats *ps_worker_http_stats(const ps_worker *w);
+const ps_app_stats *ps_worker_app_stats(const ps_worker *w);
+
+#endif

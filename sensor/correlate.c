@@ -1,0 +1,279 @@
+/* correlate.c - aggregates graded API calls per (client, server, rule) and window into detections. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate.h"
+#include "crypto.h"
+#include "slab.h"
+
+#define PS_RECORD_MAX 16384
+
+struct ps_correlator {
+    const ps_config *cfg;
+    ps_output *out;
+    ps_slab slab;
+    ps_aggregate **buckets;
+    uint32_t nbuckets; /* power of two */
+    ps_aggregate *oldest, *newest; /* creation order = window-end order */
+    ps_correlator_stats stats;
+    char line[PS_RECORD_MAX];
+};
+
+const char *ps_outcome_name(int outcome)
+{
+    switch (outcome) {
+    case PS_OUTCOME_SUCCEEDED: return "succeeded";
+    case PS_OUTCOME_DENIED: return "denied";
+    case PS_OUTCOME_FAILED: return "failed";
+    default: return "unknown";
+    }
+}
+
+const char *ps_severity_name(int sev)
+{
+    static const char *const names[] = {"info", "low", "medium", "high", "critical"};
+    if (sev < 0 || sev >= PS_SEV_MAX)
+        return "info";
+    return names[sev];
+}
+
+ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out)
+{
+    ps_correlator *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->cfg = cfg;
+    c->out = out;
+    c->nbuckets = 1024;
+    while (c->nbuckets < cfg->max_aggregates && c->nbuckets < (1u << 24))
+        c->nbuckets <<= 1;
+    c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+    if (!c->buckets) {
+        free(c);
+        return NULL;
+    }
+    ps_slab_init(&c->slab, sizeof(ps_aggregate) + (size_t)cfg->max_urls * PS_AGG_URL_MAX,
+                 cfg->max_aggregates);
+    return c;
+}
+
+static uint32_t agg_hash(const ps_event *ev)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const uint8_t *parts[2] = {ev->src.bytes, ev->dst.bytes};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < 16; i++)
+            h = (h ^ parts[p][i]) * 1099511628211ULL;
+    h = (h ^ ev->dport) * 1099511628211ULL;
+    h = (h ^ (uint64_t)(uintptr_t)ev->rule) * 1099511628211ULL;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static bool agg_match(const ps_aggregate *a, const ps_event *ev)
+{
+    return a->rule == ev->rule && a->dport == ev->dport && a->proto == ev->proto &&
+           memcmp(&a->src, &ev->src, sizeof(ps_addr)) == 0 &&
+           memcmp(&a->dst, &ev->dst, sizeof(ps_addr)) == 0;
+}
+
+static ps_rule_count *rule_count(ps_correlator *c, const ps_rule *r)
+{
+    for (uint32_t i = 0; i < c->stats.nrules; i++)
+        if (c->stats.by_rule[i].rule == r)
+            return &c->stats.by_rule[i];
+    if (c->stats.nrules == PS_CORR_MAX_RULES)
+        return NULL;
+    ps_rule_count *rc = &c->stats.by_rule[c->stats.nrules++];
+    rc->rule = r;
+    return rc;
+}
+
+static void emit(ps_correlator *c, ps_aggregate *a, int phase, ps_time_us now)
+{
+    char id[37];
+    ps_uuid4(id, sizeof(id));
+    a->seq++;
+    int n = ps_record_format(a, c->cfg, phase, now, id, c->line, sizeof(c->line));
+    if (n < 0) {
+        c->stats.format_errors++;
+        return;
+    }
+    ps_output_write(c->out, c->line, (size_t)n);
+    c->stats.records++;
+    ps_rule_count *rc = rule_count(c, a->rule);
+    if (rc)
+        rc->records++;
+    a->dirty = false;
+    a->last_emit = now;
+}
+
+static void unlink_agg(ps_correlator *c, ps_aggregate *a)
+{
+    ps_aggregate **pp = &c->buckets[a->hash & (c->nbuckets - 1)];
+    while (*pp && *pp != a)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = a->hnext;
+    if (a->older)
+        a->older->newer = a->newer;
+    else
+        c->oldest = a->newer;
+    if (a->newer)
+        a->newer->older = a->older;
+    else
+        c->newest = a->older;
+}
+
+static void close_agg(ps_correlator *c, ps_aggregate *a, ps_time_us now)
+{
+    if (a->dirty)
+        emit(c, a, PS_PHASE_FINAL, now);
+    unlink_agg(c, a);
+    c->stats.aggregates_open--;
+    ps_slab_free(&c->slab, a);
+}
+
+static void add_url(ps_correlator *c, ps_aggregate *a, const char *url)
+{
+    size_t n = strnlen(url, PS_AGG_URL_MAX - 1);
+    for (uint32_t i = 0; i < a->nurls; i++) {
+        const char *u = a->urls + (size_t)i * PS_AGG_URL_MAX;
+        if (strncmp(u, url, n) == 0 && u[n] == '\0')
+            return;
+    }
+    if (a->nurls >= c->cfg->max_urls) {
+        a->urls_overflow = true;
+        return;
+    }
+    char *slot = a->urls + (size_t)a->nurls * PS_AGG_URL_MAX;
+    memcpy(slot, url, n);
+    slot[n] = '\0';
+    a->nurls++;
+}
+
+static ps_aggregate *create(ps_correlator *c, const ps_event *ev, uint32_t h)
+{
+    ps_aggregate *a = ps_slab_alloc(&c->slab);
+    if (!a && c->oldest) {
+        c->stats.aggregates_evicted++;
+        close_agg(c, c->oldest, ev->done_ts);
+        a = ps_slab_alloc(&c->slab);
+    }
+    if (!a)
+        return NULL;
+    ps_uuid4(a->aggregate_id, sizeof(a->aggregate_id));
+    a->rule = ev->rule;
+    a->src = ev->src;
+    a->dst = ev->dst;
+    a->sport = ev->sport;
+    a->dport = ev->dport;
+    a->proto = ev->proto;
+    a->first_seen = ev->ts;
+    a->last_seen = ev->ts;
+    a->window_end = ev->ts + (ps_time_us)c->cfg->window_s * PS_USEC_PER_SEC;
+    a->objects = -1;
+    a->hash = h;
+    a->hnext = c->buckets[h & (c->nbuckets - 1)];
+    c->buckets[h & (c->nbuckets - 1)] = a;
+    a->older = c->newest;
+    if (c->newest)
+        c->newest->newer = a;
+    else
+        c->oldest = a;
+    c->newest = a;
+    c->stats.aggregates_open++;
+    ps_rule_count *rc = rule_count(c, ev->rule);
+    if (rc)
+        rc->aggregates++;
+    return a;
+}
+
+void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
+{
+    if (!ev->rule)
+        return;
+    c->stats.events++;
+    ps_correlator_tick(c, ev->ts);
+    uint32_t h = agg_hash(ev);
+    ps_aggregate *a = c->buckets[h & (c->nbuckets - 1)];
+    while (a && !(a->hash == h && agg_match(a, ev)))
+        a = a->hnext;
+    bool fresh = false;
+    if (!a) {
+        a = create(c, ev, h);
+        if (!a)
+            return;
+        fresh = true;
+    }
+    uint8_t before = a->outcome;
+    if (ev->late && a->outcomes[PS_OUTCOME_UNKNOWN] > 0) {
+        a->outcomes[PS_OUTCOME_UNKNOWN]--; /* a call reported unknown got its answer */
+    } else {
+        a->count++;
+        add_url(c, a, ev->url);
+    }
+    a->outcomes[ev->outcome < PS_OUTCOME_MAX ? ev->outcome : PS_OUTCOME_UNKNOWN]++;
+    if (ev->outcome > a->outcome)
+        a->outcome = ev->outcome;
+    if (ev->ts < a->first_seen)
+        a->first_seen = ev->ts;
+    if (ev->ts > a->last_seen)
+        a->last_seen = ev->ts;
+    a->last = *ev;
+    if (ev->objects >= 0)
+        a->objects = ev->objects;
+    a->http_anomalies |= ev->http_anomalies;
+    a->dirty = true;
+
+    ps_time_us now = ev->done_ts > ev->ts ? ev->done_ts : ev->ts;
+    ps_time_us interval = (ps_time_us)c->cfg->update_interval_s * PS_USEC_PER_SEC;
+    if (fresh)
+        emit(c, a, PS_PHASE_FIRST, now);
+    else if (a->outcome > before || now >= a->last_emit + interval)
+        emit(c, a, PS_PHASE_UPDATE, now);
+}
+
+void ps_correlator_tick(ps_correlator *c, ps_time_us now)
+{
+    while (c->oldest && c->oldest->window_end <= now)
+        close_agg(c, c->oldest, c->oldest->window_end);
+}
+
+void ps_correlator_flush(ps_correlator *c, ps_time_us now)
+{
+    while (c->oldest) {
+        ps_aggregate *a = c->oldest;
+        ps_time_us t = now;
+        if (t < a->last_seen)
+            t = a->last_seen;
+        if (t > a->window_end)
+            t = a->window_end;
+        close_agg(c, a, t);
+    }
+}
+
+void ps_correlator_free(ps_correlator *c, ps_time_us now)
+{
+    if (!c)
+        return;
+    ps_correlator_flush(c, now);
+    ps_slab_destroy(&c->slab);
+    free(c->buckets);
+    free(c);
+}
+
+const ps_correlator_stats *ps_correlator_stats_get(const ps_correlator *c)
+{
+    return &c->stats;
+}
+
+static void sink_submit(void *ctx, const ps_event *ev)
+{
+    ps_correlator_submit(ctx, ev);
+}
+
+ps_event_sink ps_correlator_sink(ps_correlator *c)
+{
+    ps_event_sink s = {sink_submit, c};
+    return s;
+}

@@ -1,0 +1,251 @@
+/* worker.c - the packet pipeline of one worker: decode, flows, stream dissectors, app layer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "slab.h"
+#include "worker.h"
+
+#define PS_MAX_STREAM_DISSECTORS 4
+#define PS_APP_F_DONE 0x01u      /* no dissector wants this flow */
+#define PS_APP_F_STOPPED 0x02u   /* the dissector stopped reading */
+#define PS_TICK_INTERVAL_US 100000u
+
+struct ps_worker {
+    const ps_config *cfg;
+    ps_decoder *dec;
+    ps_flow_table *flows;
+    ps_app_ctx *app;
+    ps_slab slabs[PS_MAX_STREAM_DISSECTORS];
+    ps_time_us last_tick;
+    ps_worker_stats stats;
+};
+
+static int dissector_index(const ps_stream_dissector *d)
+{
+    for (int i = 0; ps_stream_dissectors[i]; i++)
+        if (ps_stream_dissectors[i] == d)
+            return i;
+    return -1;
+}
+
+static void feed(ps_worker *w, ps_flow *f, int dir, const uint8_t *data, size_t len, ps_time_us ts)
+{
+    const ps_stream_dissector *d = f->app_desc;
+    if (f->app_flags & PS_APP_F_STOPPED)
+        return;
+    if (d->parse(f->app_state, dir, data, len, ts) < 0)
+        f->app_flags |= PS_APP_F_STOPPED;
+    (void)w;
+}
+
+static bool attach(ps_worker *w, ps_flow *f, const ps_stream_dissector *d)
+{
+    int idx = dissector_index(d);
+    void *state = idx >= 0 ? ps_slab_alloc(&w->slabs[idx]) : NULL;
+    if (!state) {
+        w->stats.state_cap++;
+        f->app_flags |= PS_APP_F_DONE;
+        return false;
+    }
+    d->init(state, w->app, f);
+    ps_app_stream *s = state;
+    s->desc = d;
+    s->dstate = state;
+    f->app_desc = d;
+    f->app_state = state;
+    w->stats.streams_dissected[idx]++;
+    return true;
+}
+
+/* Picks the dissector from the first bytes. Returns the chosen dissector,
+ * NULL while undecided; marks the flow done when nobody wants it. */
+static const ps_stream_dissector *probe(ps_worker *w, ps_flow *f, int dir, const uint8_t *buf,
+                                        size_t len)
+{
+    bool need_more = false;
+    for (int i = 0; ps_stream_dissectors[i]; i++) {
+        int r = ps_stream_dissectors[i]->probe(buf, len, dir);
+        if (r == PS_PROBE_YES)
+            return ps_stream_dissectors[i];
+        if (r == PS_ERR_NEED_MORE)
+            need_more = true;
+    }
+    if (dir != PS_DIR_TO_SERVER || (need_more && len < sizeof(f->probe_buf)))
+        return NULL;
+    /* A connection picked up mid-stream may start inside a body: a hint port
+     * is then enough, and the dissector resynchronises on its own. */
+    if (f->flags & PS_FLOW_F_MIDSTREAM) {
+        for (int i = 0; ps_stream_dissectors[i]; i++) {
+            const ps_stream_dissector *d = ps_stream_dissectors[i];
+            for (size_t p = 0; p < d->port_count; p++)
+                if (d->ports[p] == f->sport)
+                    return d;
+        }
+    }
+    f->app_flags |= PS_APP_F_DONE;
+    w->stats.streams_unclaimed++;
+    return NULL;
+}
+
+static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t len, ps_time_us ts)
+{
+    ps_worker *w = ctx;
+    if (len == 0 || (f->app_flags & PS_APP_F_DONE))
+        return;
+    if (f->app_state) {
+        feed(w, f, dir, data, len, ts);
+        return;
+    }
+    if (dir == PS_DIR_TO_CLIENT) {
+        /* Server spoke first (mid-stream pickup, one-sided capture). */
+        const ps_stream_dissector *d = probe(w, f, dir, data, len);
+        if (d && attach(w, f, d)) {
+            if (f->probe_len)
+                feed(w, f, PS_DIR_TO_SERVER, f->probe_buf, f->probe_len, ts);
+            feed(w, f, dir, data, len, ts);
+        }
+        return;
+    }
+    const uint8_t *pbuf = data;
+    size_t plen = len;
+    size_t old = f->probe_len;
+    if (old) {
+        size_t take = PS_MIN(len, sizeof(f->probe_buf) - old);
+        memcpy(f->probe_buf + old, data, take);
+        pbuf = f->probe_buf;
+        plen = old + take;
+    }
+    const ps_stream_dissector *d = probe(w, f, dir, pbuf, plen);
+    if (d) {
+        if (attach(w, f, d)) {
+            if (old)
+                feed(w, f, dir, f->probe_buf, old, ts);
+            feed(w, f, dir, data, len, ts);
+        }
+        f->probe_len = 0;
+        return;
+    }
+    if (f->app_flags & PS_APP_F_DONE)
+        return;
+    if (!old) {
+        size_t take = PS_MIN(len, sizeof(f->probe_buf));
+        memcpy(f->probe_buf, data, take);
+        f->probe_len = (uint8_t)take;
+    } else {
+        f->probe_len = (uint8_t)plen;
+    }
+}
+
+static void on_gap(void *ctx, ps_flow *f, int dir, uint32_t len, ps_time_us ts)
+{
+    (void)ctx;
+    if (f->app_state && !(f->app_flags & PS_APP_F_STOPPED)) {
+        const ps_stream_dissector *d = f->app_desc;
+        d->gap(f->app_state, dir, len, ts);
+    }
+}
+
+static void on_close(void *ctx, ps_flow *f, int reason, ps_time_us ts)
+{
+    ps_worker *w = ctx;
+    (void)reason;
+    if (f->app_state) {
+        const ps_stream_dissector *d = f->app_desc;
+        d->close(f->app_state, ts);
+        ps_app_stream *s = f->app_state;
+        s->flow_id = 0;
+        int idx = dissector_index(d);
+        if (idx >= 0)
+            ps_slab_free(&w->slabs[idx], f->app_state);
+        f->app_state = NULL;
+    }
+    f->app_desc = NULL;
+}
+
+ps_worker *ps_worker_new(const ps_config *cfg, ps_event_sink sink)
+{
+    ps_worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->cfg = cfg;
+    w->dec = ps_decoder_new(&cfg->decode);
+    w->app = ps_app_new(cfg, sink);
+    ps_flow_callbacks cb = {on_data, on_gap, on_close, w};
+    w->flows = ps_flow_table_new(&cfg->flow, &cb);
+    for (int i = 0; ps_stream_dissectors[i] && i < PS_MAX_STREAM_DISSECTORS; i++)
+        ps_slab_init(&w->slabs[i], ps_stream_dissectors[i]->state_size(), cfg->flow.max_flows);
+    if (!w->dec || !w->app || !w->flows) {
+        ps_worker_free(w, 0);
+        return NULL;
+    }
+    return w;
+}
+
+void ps_worker_free(ps_worker *w, ps_time_us now)
+{
+    if (!w)
+        return;
+    if (w->flows) {
+        ps_flow_flush(w->flows, PS_FLOW_END_SHUTDOWN, now);
+        ps_flow_table_free(w->flows);
+    }
+    for (int i = 0; i < PS_MAX_STREAM_DISSECTORS; i++)
+        ps_slab_destroy(&w->slabs[i]);
+    ps_app_free(w->app);
+    ps_decoder_free(w->dec);
+    free(w);
+}
+
+void ps_worker_tick(ps_worker *w, ps_time_us now)
+{
+    w->last_tick = now;
+    ps_flow_expire(w->flows, now);
+    ps_app_tick(w->app, now);
+}
+
+void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
+                      uint32_t caplen, uint32_t wirelen)
+{
+    ps_packet pkt;
+    w->stats.packets++;
+    w->stats.bytes += wirelen;
+    if (ts >= w->last_tick + PS_TICK_INTERVAL_US)
+        ps_worker_tick(w, ts);
+    if (ps_decode(w->dec, linktype, ts, frame, caplen, wirelen, &pkt) != PS_OK)
+        return;
+    if (pkt.ip_proto != 6)
+        return;
+    w->stats.tcp_packets++;
+    ps_flow_process(w->flows, &pkt, NULL);
+}
+
+void ps_worker_flush(ps_worker *w, ps_time_us now)
+{
+    ps_flow_flush(w->flows, PS_FLOW_END_SHUTDOWN, now);
+    ps_app_tick(w->app, now);
+}
+
+const ps_worker_stats *ps_worker_stats_get(const ps_worker *w)
+{
+    return &w->stats;
+}
+
+const ps_decode_stats *ps_worker_decode_stats(const ps_worker *w)
+{
+    return ps_decoder_stats(w->dec);
+}
+
+const ps_flow_stats *ps_worker_flow_stats(const ps_worker *w)
+{
+    return ps_flow_table_stats(w->flows);
+}
+
+const ps_http_stats *ps_worker_http_stats(const ps_worker *w)
+{
+    return ps_http_pool_stats(ps_app_http_pool(w->app));
+}
+
+const ps_app_stats *ps_worker_app_stats(const ps_worker *w)
+{
+    return ps_app_stats_get(w->app);
+}
