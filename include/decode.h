@@ -6,7 +6,7 @@
 
 /* libpcap DLT/LINKTYPE values we accept (numbers are the on-disk LINKTYPE). */
 enum {
-    PS_LINK_NULL = 0,      /* BSD loopback, host-order AF in 4 bytes */
+    PS_LINK_NULL = 0, /* BSD loopback, host-order AF in 4 bytes */
     PS_LINK_ETHERNET = 1,
     PS_LINK_RAW_OLD = 12,  /* DLT_RAW on some BSDs */
     PS_LINK_RAW_OLD2 = 14, /* DLT_RAW on OpenBSD */
