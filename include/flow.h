@@ -18,26 +18,26 @@ enum ps_flow_end {
 };
 
 /* Flow flags. */
-#define PS_FLOW_F_SYN_SEEN 0x0001u
+#define PS_FLOW_F_SYN_SEEN    0x0001u
 #define PS_FLOW_F_SYNACK_SEEN 0x0002u
-#define PS_FLOW_F_MIDSTREAM 0x0004u /* picked up without a handshake */
-#define PS_FLOW_F_FIN_CLIENT 0x0008u
-#define PS_FLOW_F_FIN_SERVER 0x0010u
-#define PS_FLOW_F_RST 0x0020u
+#define PS_FLOW_F_MIDSTREAM   0x0004u /* picked up without a handshake */
+#define PS_FLOW_F_FIN_CLIENT  0x0008u
+#define PS_FLOW_F_FIN_SERVER  0x0010u
+#define PS_FLOW_F_RST         0x0020u
 
 typedef struct ps_seg ps_seg; /* out-of-order segment, private to reassembly */
 
 /* Reassembly state of one direction. Private to sensor/reassembly.c apart
  * from the counters, which the flow's owner may read. */
 typedef struct ps_stream {
-    uint32_t next_seq;  /* next in-order sequence number expected */
+    uint32_t next_seq; /* next in-order sequence number expected */
     uint32_t isn;
     bool isn_known;
     bool fin_seen;
     bool closed; /* no more data will be delivered */
     uint32_t ooo_bytes;
     uint16_t ooo_count;
-    ps_seg *ooo; /* sorted by sequence */
+    ps_seg *ooo;        /* sorted by sequence */
     uint64_t delivered; /* bytes handed to on_data */
     bool synced;        /* next_seq is valid (handshake or first data seen) */
     bool peer_ack_known;
@@ -81,8 +81,7 @@ typedef struct ps_flow {
  * f->stream[dir].next_seq is the sequence number of the first byte. */
 typedef struct ps_flow_callbacks {
     /* In-order bytes of direction `dir`; `data` is valid only during the call. */
-    void (*on_data)(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t len,
-                    ps_time_us ts);
+    void (*on_data)(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t len, ps_time_us ts);
     /* `len` bytes of direction `dir` will never arrive (capture loss, cap). */
     void (*on_gap)(void *ctx, ps_flow *f, int dir, uint32_t len, ps_time_us ts);
     /* The flow is about to be freed; release app_state here. */
@@ -119,9 +118,9 @@ typedef struct ps_flow_stats {
     uint64_t active_peak;
     uint64_t closed;    /* flows ended for any reason */
     uint64_t timed_out; /* ended by idle timeout (PS_FLOW_END_IDLE) */
-    uint64_t evicted; /* by max_flows or memcap */
+    uint64_t evicted;   /* by max_flows or memcap */
     uint64_t midstream;
-    uint64_t syn_cached;   /* SYNs held in the SYN cache, not as flows */
+    uint64_t syn_cached; /* SYNs held in the SYN cache, not as flows */
     uint64_t syn_cache_evicted;
     uint64_t retransmitted; /* segments wholly already delivered */
     uint64_t overlaps;      /* overlaps with identical bytes */
@@ -135,7 +134,10 @@ typedef struct ps_flow_stats {
 typedef struct ps_flow_table ps_flow_table;
 
 /* Creates a flow table; all memory for flows, the SYN cache and segment
- * storage is reserved against cfg->memcap. Returns NULL on failure. */
+ * storage is reserved against cfg->memcap (what flows and the SYN cache
+ * leave becomes the out-of-order segment pool). A NULL cfg, or a zero
+ * max_flows or memcap, means the default. Returns NULL on allocation failure
+ * or when memcap cannot even hold the flows and the SYN cache. */
 ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callbacks *cb);
 
 /* Closes every flow (on_close with PS_FLOW_END_SHUTDOWN) then frees. */

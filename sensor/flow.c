@@ -1,0 +1,673 @@
+/* flow.c - bidirectional TCP flow table: hashing, SYN cache, timeouts, eviction. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "flow.h"
+#include "reassembly.h"
+
+/* Timeout classes; each has its own LRU list so expiry only ever looks at
+ * list tails. A flow moves between lists as its state changes. */
+enum { LRU_EST = 0, LRU_HANDSHAKE, LRU_CLOSED, LRU_NCLASS, LRU_NONE = 0xff };
+
+/* Flows whose reassembly holds chunks are searched for this far from the
+ * LRU tails when the segment pool is empty (bounded, so O(1)). */
+#define RECLAIM_SCAN 64
+
+typedef struct syn_ent {
+    ps_addr cli, srv;
+    uint16_t cport, sport;
+    uint32_t isn;
+    uint32_t hash;
+    bool used;
+    ps_time_us ts;
+} syn_ent;
+
+typedef struct lru_list {
+    ps_flow *head, *tail; /* head = most recently used */
+} lru_list;
+
+struct ps_flow_table {
+    ps_flow_config cfg;
+    ps_flow_callbacks cb;
+    ps_flow_stats st;
+    ps_flow *flows;
+    ps_flow *free_list; /* linked through hnext */
+    ps_flow **buckets;
+    uint32_t bmask;
+    syn_ent *syn;      /* syn_sets * 2 entries, 2-way set associative */
+    uint32_t syn_mask; /* syn_sets - 1 */
+    lru_list lru[LRU_NCLASS];
+    ps_reasm *ra;
+    ps_flow *cur; /* flow being processed: never evicted to reclaim memory */
+    uint64_t k0, k1;
+    uint64_t next_id;
+    ps_time_us now;
+};
+
+void ps_flow_config_default(ps_flow_config *cfg)
+{
+    cfg->max_flows = 65536;
+    cfg->memcap = 128ULL << 20;
+    cfg->stream_ooo_cap = 256u << 10;
+    cfg->syn_cache_slots = 65536;
+    cfg->tcp_idle_timeout_s = 600;
+    cfg->tcp_closed_timeout_s = 10;
+    cfg->tcp_syn_timeout_s = 30;
+}
+
+const char *ps_flow_anomaly_name(int a)
+{
+    switch (a) {
+    case PS_FA_OVERLAP_DIFFERENT:
+        return "stream.overlap_different";
+    case PS_FA_OOO_CAP:
+        return "stream.ooo_cap";
+    case PS_FA_GAP:
+        return "stream.gap";
+    case PS_FA_MEMCAP:
+        return "stream.memcap";
+    case PS_FA_BAD_SEQ:
+        return "stream.bad_seq";
+    case PS_FA_SYN_DATA_MISMATCH:
+        return "stream.syn_mismatch";
+    default:
+        return "stream.unknown";
+    }
+}
+
+/* ---- hashing ---------------------------------------------------------- */
+
+#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = ROTL64(v1, 13);                                                                       \
+        v1 ^= v0;                                                                                  \
+        v0 = ROTL64(v0, 32);                                                                       \
+        v2 += v3;                                                                                  \
+        v3 = ROTL64(v3, 16);                                                                       \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = ROTL64(v3, 21);                                                                       \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = ROTL64(v1, 17);                                                                       \
+        v1 ^= v2;                                                                                  \
+        v2 = ROTL64(v2, 32);                                                                       \
+    } while (0)
+
+/* SipHash-1-3 over whole 64-bit words: keyed, so crafted tuples cannot
+ * target one bucket. */
+static uint64_t siphash13(const uint64_t *w, size_t n, uint64_t k0, uint64_t k1)
+{
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+    for (size_t i = 0; i < n; i++) {
+        v3 ^= w[i];
+        SIPROUND;
+        v0 ^= w[i];
+    }
+    uint64_t b = (uint64_t)(n * 8) << 56;
+    v3 ^= b;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* Any total order will do for canonical keys; word compares are cheap. */
+static int ep_cmp(const ps_addr *a, uint16_t ap, const ps_addr *b, uint16_t bp)
+{
+    uint64_t x[2], y[2];
+    memcpy(x, a->bytes, 16);
+    memcpy(y, b->bytes, 16);
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    if (x[1] != y[1])
+        return x[1] < y[1] ? -1 : 1;
+    return (ap > bp) - (ap < bp);
+}
+
+/* Hash of the direction-independent 5-tuple. */
+static uint32_t tuple_hash(const ps_flow_table *t, const ps_addr *a, uint16_t ap, const ps_addr *b,
+                           uint16_t bp)
+{
+    if (ep_cmp(a, ap, b, bp) > 0) {
+        const ps_addr *x = a;
+        a = b;
+        b = x;
+        uint16_t y = ap;
+        ap = bp;
+        bp = y;
+    }
+    uint64_t w[5];
+    memcpy(&w[0], a->bytes, 16);
+    memcpy(&w[2], b->bytes, 16);
+    w[4] = (uint64_t)ap << 16 | bp | (uint64_t)a->family << 32 | (uint64_t)6 << 40;
+    return (uint32_t)siphash13(w, 5, t->k0, t->k1);
+}
+
+static bool addr_eq(const ps_addr *a, const ps_addr *b)
+{
+    uint64_t x[2], y[2];
+    memcpy(x, a->bytes, 16);
+    memcpy(y, b->bytes, 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0 && a->family == b->family;
+}
+
+/* ---- LRU lists -------------------------------------------------------- */
+
+static uint8_t flow_class(const ps_flow *f)
+{
+    if ((f->flags & PS_FLOW_F_RST) || (f->flags & (PS_FLOW_F_FIN_CLIENT | PS_FLOW_F_FIN_SERVER)) ==
+                                          (PS_FLOW_F_FIN_CLIENT | PS_FLOW_F_FIN_SERVER))
+        return LRU_CLOSED;
+    if ((f->flags & PS_FLOW_F_SYNACK_SEEN) && f->bytes[0] == 0 && f->bytes[1] == 0)
+        return LRU_HANDSHAKE;
+    return LRU_EST;
+}
+
+static void lru_unlink(ps_flow_table *t, ps_flow *f)
+{
+    if (f->lru_class >= LRU_NCLASS)
+        return;
+    lru_list *l = &t->lru[f->lru_class];
+    if (f->lru_prev != NULL)
+        f->lru_prev->lru_next = f->lru_next;
+    else
+        l->head = f->lru_next;
+    if (f->lru_next != NULL)
+        f->lru_next->lru_prev = f->lru_prev;
+    else
+        l->tail = f->lru_prev;
+    f->lru_prev = f->lru_next = NULL;
+    f->lru_class = LRU_NONE;
+}
+
+static void lru_push(ps_flow_table *t, ps_flow *f)
+{
+    uint8_t c = flow_class(f);
+    lru_list *l = &t->lru[c];
+    f->lru_class = c;
+    f->lru_prev = NULL;
+    f->lru_next = l->head;
+    if (l->head != NULL)
+        l->head->lru_prev = f;
+    else
+        l->tail = f;
+    l->head = f;
+}
+
+/* ---- flow life cycle -------------------------------------------------- */
+
+static void hash_remove(ps_flow_table *t, ps_flow *f)
+{
+    ps_flow **pp = &t->buckets[f->hash & t->bmask];
+    while (*pp != NULL && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp == f)
+        *pp = f->hnext;
+    f->hnext = NULL;
+}
+
+/* Ends `f`: flushes both directions, tells the owner, frees the slot. */
+static void flow_end(ps_flow_table *t, ps_flow *f, int reason, ps_time_us ts)
+{
+    lru_unlink(t, f);
+    ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, ts);
+    ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, ts);
+    if (t->cb.on_close != NULL)
+        t->cb.on_close(t->cb.ctx, f, reason, ts);
+    ps_stream_release(t->ra, &f->stream[0]);
+    ps_stream_release(t->ra, &f->stream[1]);
+    hash_remove(t, f);
+    t->st.closed++;
+    t->st.active--;
+    if (reason == PS_FLOW_END_IDLE)
+        t->st.timed_out++;
+    else if (reason == PS_FLOW_END_EVICTED)
+        t->st.evicted++;
+    t->st.mem_in_use -= sizeof(ps_flow);
+    f->id = 0;
+    f->hnext = t->free_list;
+    t->free_list = f;
+}
+
+static int end_reason(const ps_flow *f)
+{
+    if (f->flags & PS_FLOW_F_RST)
+        return PS_FLOW_END_RST;
+    if (f->flags & (PS_FLOW_F_FIN_CLIENT | PS_FLOW_F_FIN_SERVER))
+        return PS_FLOW_END_FIN;
+    return PS_FLOW_END_IDLE;
+}
+
+/* Victim for a full table: finished flows first, then the least recently
+ * used of the rest. */
+static ps_flow *pick_victim(ps_flow_table *t)
+{
+    if (t->lru[LRU_CLOSED].tail != NULL)
+        return t->lru[LRU_CLOSED].tail;
+    ps_flow *a = t->lru[LRU_HANDSHAKE].tail, *b = t->lru[LRU_EST].tail;
+    if (a == NULL)
+        return b;
+    if (b == NULL)
+        return a;
+    return a->last_ts <= b->last_ts ? a : b;
+}
+
+/* Segment pool dry: evict the least recently used flow holding chunks,
+ * never the one being processed. */
+static bool reclaim(void *ctx)
+{
+    ps_flow_table *t = ctx;
+    static const int order[] = {LRU_EST, LRU_HANDSHAKE};
+    for (size_t i = 0; i < PS_ARRAY_LEN(order); i++) {
+        int n = 0;
+        for (ps_flow *f = t->lru[order[i]].tail; f != NULL && n < RECLAIM_SCAN;
+             f = f->lru_prev, n++) {
+            if (f != t->cur && (f->stream[0].ooo_count > 0 || f->stream[1].ooo_count > 0)) {
+                flow_end(t, f, PS_FLOW_END_EVICTED, t->now);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static ps_flow *flow_new(ps_flow_table *t, uint32_t hash, const ps_addr *cli, uint16_t cport,
+                         const ps_addr *srv, uint16_t sport, ps_time_us ts)
+{
+    if (t->free_list == NULL) {
+        ps_flow *v = pick_victim(t);
+        if (v == NULL)
+            return NULL;
+        flow_end(t, v, PS_FLOW_END_EVICTED, ts);
+    }
+    ps_flow *f = t->free_list;
+    t->free_list = f->hnext;
+    memset(f, 0, sizeof(*f));
+    f->id = t->next_id++;
+    f->cli = *cli;
+    f->srv = *srv;
+    f->cport = cport;
+    f->sport = sport;
+    f->proto = 6;
+    f->first_ts = f->last_ts = ts;
+    f->hash = hash;
+    f->lru_class = LRU_NONE;
+    ps_flow **b = &t->buckets[hash & t->bmask];
+    f->hnext = *b;
+    *b = f;
+    t->st.created++;
+    t->st.active++;
+    if (t->st.active > t->st.active_peak)
+        t->st.active_peak = t->st.active;
+    t->st.mem_in_use += sizeof(ps_flow);
+    if (t->st.mem_in_use > t->st.mem_peak)
+        t->st.mem_peak = t->st.mem_in_use;
+    return f;
+}
+
+static ps_flow *flow_lookup(ps_flow_table *t, const ps_packet *p, uint32_t hash, int *dir)
+{
+    for (ps_flow *f = t->buckets[hash & t->bmask]; f != NULL; f = f->hnext) {
+        if (f->cport == p->sport && f->sport == p->dport && addr_eq(&f->cli, &p->src) &&
+            addr_eq(&f->srv, &p->dst)) {
+            *dir = PS_DIR_TO_SERVER;
+            return f;
+        }
+        if (f->sport == p->sport && f->cport == p->dport && addr_eq(&f->srv, &p->src) &&
+            addr_eq(&f->cli, &p->dst)) {
+            *dir = PS_DIR_TO_CLIENT;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* ---- SYN cache -------------------------------------------------------- */
+
+static bool syn_match(const syn_ent *e, uint32_t hash, const ps_addr *cli, uint16_t cport,
+                      const ps_addr *srv, uint16_t sport)
+{
+    return e->used && e->hash == hash && e->cport == cport && e->sport == sport &&
+           addr_eq(&e->cli, cli) && addr_eq(&e->srv, srv);
+}
+
+/* Entry for the SYN cli->srv, or NULL. */
+static syn_ent *syn_find(ps_flow_table *t, uint32_t hash, const ps_addr *cli, uint16_t cport,
+                         const ps_addr *srv, uint16_t sport)
+{
+    syn_ent *set = &t->syn[(hash & t->syn_mask) * 2];
+    for (int i = 0; i < 2; i++)
+        if (syn_match(&set[i], hash, cli, cport, srv, sport))
+            return &set[i];
+    return NULL;
+}
+
+static bool syn_fresh(const ps_flow_table *t, const syn_ent *e, ps_time_us now)
+{
+    return now < e->ts || now - e->ts <= (uint64_t)t->cfg.tcp_syn_timeout_s * PS_USEC_PER_SEC;
+}
+
+static void syn_insert(ps_flow_table *t, uint32_t hash, const ps_packet *p)
+{
+    syn_ent *e = syn_find(t, hash, &p->src, p->sport, &p->dst, p->dport);
+    if (e != NULL) {
+        if (e->isn != p->seq && syn_fresh(t, e, p->ts))
+            t->st.anomalies[PS_FA_SYN_DATA_MISMATCH]++;
+    } else {
+        syn_ent *set = &t->syn[(hash & t->syn_mask) * 2];
+        if (!set[0].used)
+            e = &set[0];
+        else if (!set[1].used)
+            e = &set[1];
+        else {
+            e = set[0].ts <= set[1].ts ? &set[0] : &set[1];
+            t->st.syn_cache_evicted++;
+        }
+    }
+    e->cli = p->src;
+    e->srv = p->dst;
+    e->cport = p->sport;
+    e->sport = p->dport;
+    e->hash = hash;
+    e->isn = p->seq;
+    e->ts = p->ts;
+    e->used = true;
+    t->st.syn_cached++;
+}
+
+/* ---- mid-stream direction heuristic ----------------------------------- */
+
+static bool port_is_service(uint16_t p)
+{
+    if (p < 1024)
+        return true;
+    switch (p) {
+    case 2375:
+    case 2376:
+    case 2377:
+    case 4243:
+    case 4244:
+    case 10250:
+    case 10255:
+    case 6443:
+    case 8080:
+    case 8001:
+    case 2379:
+    case 2380:
+    case 5000:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* True when the sender of a packet sport->dport is the client. */
+static bool sender_is_client(uint16_t sport, uint16_t dport)
+{
+    bool ss = port_is_service(sport), ds = port_is_service(dport);
+    if (ss != ds)
+        return ds;
+    if (sport != dport)
+        return dport < sport;
+    return true;
+}
+
+/* ---- public API ------------------------------------------------------- */
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+    uint32_t p = 1;
+    while (p < n && p < (1u << 31))
+        p <<= 1;
+    return p;
+}
+
+ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callbacks *cb)
+{
+    ps_flow_config def;
+    ps_flow_config_default(&def);
+    ps_flow_config c = cfg != NULL ? *cfg : def;
+    if (c.max_flows == 0)
+        c.max_flows = def.max_flows;
+    if (c.memcap == 0)
+        c.memcap = def.memcap;
+    if (c.syn_cache_slots < 2)
+        c.syn_cache_slots = 2;
+    if (c.max_flows > (1u << 30) || c.syn_cache_slots > (1u << 30))
+        return NULL;
+
+    uint32_t nbuckets = pow2_at_least(c.max_flows);
+    uint32_t syn_sets = pow2_at_least(c.syn_cache_slots) / 2;
+    uint64_t fixed = (uint64_t)c.max_flows * sizeof(ps_flow) +
+                     (uint64_t)nbuckets * sizeof(ps_flow *) +
+                     (uint64_t)syn_sets * 2 * sizeof(syn_ent);
+    if (fixed > c.memcap)
+        return NULL;
+    uint64_t nchunks = (c.memcap - fixed) / ps_reasm_chunk_size();
+    if (nchunks > SIZE_MAX / ps_reasm_chunk_size())
+        return NULL;
+
+    ps_flow_table *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->cfg = c;
+    if (cb != NULL)
+        t->cb = *cb;
+    t->flows = calloc(c.max_flows, sizeof(ps_flow));
+    t->buckets = calloc(nbuckets, sizeof(ps_flow *));
+    t->syn = calloc((size_t)syn_sets * 2, sizeof(syn_ent));
+    t->ra = ps_reasm_new((size_t)nchunks, c.stream_ooo_cap, &t->cb, &t->st, reclaim, t);
+    if (t->flows == NULL || t->buckets == NULL || t->syn == NULL || t->ra == NULL) {
+        ps_reasm_free(t->ra);
+        free(t->syn);
+        free(t->buckets);
+        free(t->flows);
+        free(t);
+        return NULL;
+    }
+    t->bmask = nbuckets - 1;
+    t->syn_mask = syn_sets - 1;
+    for (uint32_t i = c.max_flows; i > 0; i--) {
+        t->flows[i - 1].hnext = t->free_list;
+        t->flows[i - 1].lru_class = LRU_NONE;
+        t->free_list = &t->flows[i - 1];
+    }
+    uint64_t seed[2];
+    if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed[0] = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)t;
+        seed[1] = ~seed[0] * 0x9e3779b97f4a7c15ULL;
+    }
+    t->k0 = seed[0];
+    t->k1 = seed[1];
+    t->next_id = 1;
+    return t;
+}
+
+void ps_flow_table_free(ps_flow_table *t)
+{
+    if (t == NULL)
+        return;
+    ps_flow_flush(t, PS_FLOW_END_SHUTDOWN, t->now);
+    ps_reasm_free(t->ra);
+    free(t->syn);
+    free(t->buckets);
+    free(t->flows);
+    free(t);
+}
+
+/* Creates the flow for a packet on an unknown tuple, or returns NULL when
+ * the packet must not create one (SYN, RST, bare ACK/FIN). */
+static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint32_t hash, int *dir)
+{
+    uint8_t fl = p->tcp_flags;
+    if (fl & PS_TCP_RST) {
+        /* closed port answering a SYN, or a stray RST: forget the SYN */
+        syn_ent *e = syn_find(t, hash, &p->dst, p->dport, &p->src, p->sport);
+        if (e != NULL)
+            e->used = false;
+        return NULL;
+    }
+    if ((fl & PS_TCP_SYN) && !(fl & PS_TCP_ACK)) {
+        syn_insert(t, hash, p);
+        return NULL;
+    }
+    bool synack = (fl & PS_TCP_SYN) && (fl & PS_TCP_ACK);
+    if (!synack && p->payload_len == 0)
+        return NULL;
+
+    /* Who is the client: the SYN sender if we cached its SYN, the receiver
+     * of a SYN-ACK, else the port heuristic. */
+    syn_ent *e = NULL;
+    bool cli_is_sender;
+    if (synack) {
+        cli_is_sender = false;
+        e = syn_find(t, hash, &p->dst, p->dport, &p->src, p->sport);
+    } else if ((e = syn_find(t, hash, &p->src, p->sport, &p->dst, p->dport)) != NULL &&
+               syn_fresh(t, e, p->ts)) {
+        cli_is_sender = true;
+    } else if ((e = syn_find(t, hash, &p->dst, p->dport, &p->src, p->sport)) != NULL &&
+               syn_fresh(t, e, p->ts)) {
+        cli_is_sender = false;
+    } else {
+        e = NULL;
+        cli_is_sender = sender_is_client(p->sport, p->dport);
+    }
+    if (e != NULL && !syn_fresh(t, e, p->ts)) {
+        e->used = false;
+        e = NULL;
+    }
+
+    ps_flow *f = cli_is_sender ? flow_new(t, hash, &p->src, p->sport, &p->dst, p->dport, p->ts)
+                               : flow_new(t, hash, &p->dst, p->dport, &p->src, p->sport, p->ts);
+    if (f == NULL)
+        return NULL;
+    *dir = cli_is_sender ? PS_DIR_TO_SERVER : PS_DIR_TO_CLIENT;
+    if (e != NULL) {
+        if (!synack || p->ack == e->isn + 1) {
+            f->flags |= PS_FLOW_F_SYN_SEEN;
+            ps_stream_set_isn(&f->stream[PS_DIR_TO_SERVER], e->isn);
+        }
+        e->used = false;
+    } else if (!synack) {
+        f->flags |= PS_FLOW_F_MIDSTREAM;
+        t->st.midstream++;
+    }
+    return f;
+}
+
+int ps_flow_process(ps_flow_table *t, const ps_packet *p, ps_flow **flow_out)
+{
+    if (flow_out != NULL)
+        *flow_out = NULL;
+    if (t == NULL || p == NULL || p->ip_proto != 6)
+        return PS_ERR_SKIP;
+    if (p->ts > t->now)
+        t->now = p->ts;
+
+    const uint8_t *payload = p->payload;
+    uint32_t plen = payload != NULL ? p->payload_len : 0;
+    uint8_t fl = p->tcp_flags;
+    uint32_t hash = tuple_hash(t, &p->src, p->sport, &p->dst, p->dport);
+    int dir = PS_DIR_TO_SERVER;
+    ps_flow *f = flow_lookup(t, p, hash, &dir);
+
+    if (f != NULL && (fl & PS_TCP_SYN) && !(fl & PS_TCP_ACK) && flow_class(f) == LRU_CLOSED) {
+        /* port reuse: a new connection on the tuple of a finished one */
+        flow_end(t, f, end_reason(f), p->ts);
+        f = NULL;
+    }
+    if (f == NULL) {
+        f = flow_create(t, p, hash, &dir);
+        if (f == NULL)
+            return (fl & PS_TCP_SYN) && !(fl & (PS_TCP_ACK | PS_TCP_RST)) ? PS_OK : PS_ERR_SKIP;
+    }
+
+    t->cur = f;
+    if (p->ts > f->last_ts)
+        f->last_ts = p->ts;
+    f->pkts[dir]++;
+    f->bytes[dir] += plen;
+
+    ps_stream *s = &f->stream[dir];
+    uint32_t seq = p->seq;
+    if (fl & PS_TCP_RST) {
+        f->flags |= PS_FLOW_F_RST;
+        ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, p->ts);
+        ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, p->ts);
+    } else {
+        if (fl & PS_TCP_SYN) {
+            if (fl & PS_TCP_ACK) {
+                if (dir == PS_DIR_TO_CLIENT) {
+                    f->flags |= PS_FLOW_F_SYNACK_SEEN;
+                    ps_stream_sync(&f->stream[PS_DIR_TO_SERVER], p->ack);
+                }
+            } else if (dir == PS_DIR_TO_SERVER) {
+                f->flags |= PS_FLOW_F_SYN_SEEN;
+            }
+            if (s->isn_known && s->isn != seq)
+                t->st.anomalies[PS_FA_SYN_DATA_MISMATCH]++;
+            else if (!s->synced)
+                ps_stream_set_isn(s, seq);
+            seq++; /* the SYN's own sequence number */
+        }
+        if (plen > 0)
+            ps_stream_data(t->ra, f, dir, seq, payload, plen, p->ts);
+        if (fl & PS_TCP_FIN) {
+            f->flags |= dir == PS_DIR_TO_SERVER ? PS_FLOW_F_FIN_CLIENT : PS_FLOW_F_FIN_SERVER;
+            ps_stream_fin(t->ra, f, dir, seq + plen, p->ts);
+        }
+        if (fl & PS_TCP_ACK)
+            ps_stream_ack(t->ra, f, dir ^ 1, p->ack, p->ts);
+    }
+    /* relink only when it moves: bursts of one flow touch no neighbours */
+    if (f->lru_class != flow_class(f) || t->lru[f->lru_class].head != f) {
+        lru_unlink(t, f);
+        lru_push(t, f);
+    }
+    t->cur = NULL;
+    if (flow_out != NULL)
+        *flow_out = f;
+    return PS_OK;
+}
+
+void ps_flow_expire(ps_flow_table *t, ps_time_us now)
+{
+    if (t == NULL)
+        return;
+    uint64_t to[LRU_NCLASS];
+    to[LRU_EST] = (uint64_t)t->cfg.tcp_idle_timeout_s * PS_USEC_PER_SEC;
+    to[LRU_HANDSHAKE] = (uint64_t)t->cfg.tcp_syn_timeout_s * PS_USEC_PER_SEC;
+    to[LRU_CLOSED] = (uint64_t)t->cfg.tcp_closed_timeout_s * PS_USEC_PER_SEC;
+    for (int c = 0; c < LRU_NCLASS; c++) {
+        ps_flow *f;
+        while ((f = t->lru[c].tail) != NULL && now >= f->last_ts && now - f->last_ts >= to[c])
+            flow_end(t, f, end_reason(f), now);
+    }
+}
+
+void ps_flow_flush(ps_flow_table *t, int reason, ps_time_us now)
+{
+    if (t == NULL)
+        return;
+    for (int c = 0; c < LRU_NCLASS; c++) {
+        ps_flow *f;
+        while ((f = t->lru[c].tail) != NULL)
+            flow_end(t, f, reason, now);
+    }
+}
+
+const ps_flow_stats *ps_flow_table_stats(const ps_flow_table *t)
+{
+    return &t->st;
+}
