@@ -7,9 +7,9 @@
 #include "flow.h"
 #include "http.h"
 
-#define PS_MAX_PORTS 32
+#define PS_MAX_PORTS   32
 #define PS_MAX_OUTPUTS 8
-#define PS_PATH_MAX 1024
+#define PS_PATH_MAX    1024
 
 typedef struct ps_port_set {
     uint16_t ports[PS_MAX_PORTS];
@@ -43,7 +43,8 @@ typedef struct ps_config {
     uint32_t output_count;
 
     /* [runtime] */
-    int progress; /* -1 auto (when stderr is a terminal), 0 off, 1 on */
+    int progress;  /* -1 auto (when stderr is a terminal), 0 off, 1 on */
+    bool http_log; /* also write every HTTP exchange as an "http" record (--http-log) */
 } ps_config;
 
 /* Fills `cfg` with every documented default (see config/portside.conf). */

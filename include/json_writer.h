@@ -28,7 +28,8 @@ void ps_jw_arr_end(ps_jw *w);
 
 /* Strings are raw bytes: valid UTF-8 passes through (JSON-escaped where
  * required); every byte that is not part of a valid UTF-8 sequence is written
- * as the four characters \xNN (JSON "\\xNN"), so output stays valid UTF-8. */
+ * as the four characters \xNN (JSON "\\xNN"), so output stays valid UTF-8.
+ * ps_jw_str(w, key, NULL) writes null. */
 void ps_jw_str(ps_jw *w, const char *key, const char *s);
 void ps_jw_strn(ps_jw *w, const char *key, const uint8_t *s, size_t n);
 void ps_jw_u64(ps_jw *w, const char *key, uint64_t v);
