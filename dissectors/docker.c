@@ -1,4 +1,5 @@
-/* docker.c - Docker Engine API: which calls are container discovery, graded by the daemon's answer. */
+/* docker.c - Docker Engine API: which calls are container discovery, graded by the daemon's answer.
+ */
 #include <string.h>
 #include <strings.h>
 
@@ -7,7 +8,7 @@
 #include "dissector.h"
 #include "urlpath.h"
 
-#define M_GET 0x1u
+#define M_GET  0x1u
 #define M_HEAD 0x2u
 #define M_READ (M_GET | M_HEAD)
 
@@ -206,7 +207,7 @@ static uint8_t grade(uint16_t status)
 {
     if (status == 0)
         return PS_OUTCOME_UNKNOWN;
-    if (status >= 200 && status < 300)
+    if ((status >= 200 && status < 300) || status == 101) /* 101: stream hijacked, granted */
         return PS_OUTCOME_SUCCEEDED;
     if (status == 401 || status == 403)
         return PS_OUTCOME_DENIED;
@@ -231,6 +232,8 @@ static bool docker_on_done(const ps_http_tx *tx, ps_event *ev)
 
     ps_path p;
     ps_path_normalize(tx->url, strnlen(tx->url, sizeof(tx->url)), &p);
+    ev->req_version = tx->req_version;
+    ev->resp_version = tx->response_seen ? tx->resp_version : 0;
     if (version_segment(&p)) {
         size_t n = PS_MIN(p.seg_len[0] - 1, sizeof(ev->api_version) - 1);
         memcpy(ev->api_version, p.seg[0] + 1, n);

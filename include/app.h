@@ -13,11 +13,11 @@
 typedef struct ps_app_ctx ps_app_ctx;
 
 typedef struct ps_app_stats {
-    uint64_t events;           /* events submitted */
+    uint64_t events;             /* events submitted */
     uint64_t calls_unclassified; /* exchanges no API claimed */
-    uint64_t api_flows[8];     /* flows claimed, by index in ps_app_dissectors */
-    uint64_t timeouts;         /* requests reported unknown after the response timeout */
-    uint64_t pending_dropped;  /* response-timeout ring full */
+    uint64_t api_flows[8];       /* flows claimed, by index in ps_app_dissectors */
+    uint64_t timeouts;           /* requests reported unknown after the response timeout */
+    uint64_t pending_dropped;    /* response-timeout ring full */
 } ps_app_stats;
 
 /* Creates the context; `cfg` and `sink` must outlive it. Reserves the HTTP

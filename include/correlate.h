@@ -50,6 +50,7 @@ typedef struct ps_correlator_stats {
     uint64_t aggregates_open;
     uint64_t aggregates_evicted; /* at max_aggregates, closed early */
     uint64_t format_errors;
+    uint64_t http_records; /* transaction log lines (http_log) */
     ps_rule_count by_rule[PS_CORR_MAX_RULES];
     uint32_t nrules;
 } ps_correlator_stats;
@@ -81,5 +82,8 @@ ps_event_sink ps_correlator_sink(ps_correlator *c);
  * Returns the length or PS_ERR_CAP. Exposed for tests and fuzzing. */
 int ps_record_format(const ps_aggregate *a, const ps_config *cfg, int phase, ps_time_us now,
                      const char *id, char *buf, size_t cap);
+
+/* Formats a PS_EV_HTTP event as an "http" record (the transaction log). */
+int ps_http_record_format(const ps_event *ev, const ps_config *cfg, char *buf, size_t cap);
 
 #endif

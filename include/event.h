@@ -43,17 +43,20 @@ typedef struct ps_rule {
     uint8_t severity;                                       /* enum ps_severity on success */
 } ps_rule;
 
-enum ps_event_kind { PS_EV_API_CALL = 1 };
+enum ps_event_kind {
+    PS_EV_API_CALL = 1, /* a call an API dissector graded: aggregated into detections */
+    PS_EV_HTTP,         /* any HTTP exchange, written as-is when http_log is on */
+};
 
 /* One API call, graded. Plain value (no pointers into flow memory except to
  * static rules), so it can later cross a queue between threads. */
 typedef struct ps_event {
     uint8_t kind;
-    uint8_t outcome; /* enum ps_outcome */
-    bool late;       /* outcome of a call already reported as unknown */
-    const ps_rule *rule;
-    ps_time_us ts;      /* request time */
-    ps_time_us done_ts; /* response (or give-up) time */
+    uint8_t outcome;     /* enum ps_outcome */
+    bool late;           /* outcome of a call already reported as unknown */
+    const ps_rule *rule; /* NULL for PS_EV_HTTP */
+    ps_time_us ts;       /* request time */
+    ps_time_us done_ts;  /* response (or give-up) time */
     uint64_t flow_id;
     ps_addr src, dst; /* src is the client */
     uint16_t sport, dport;
@@ -64,13 +67,15 @@ typedef struct ps_event {
     char host[PS_HTTP_HOST_MAX];
     char user_agent[PS_HTTP_UA_MAX];
     uint16_t status;
+    uint8_t req_version, resp_version; /* 9, 10, 11; 0 none */
     uint32_t http_anomalies;
+    int64_t json_items; /* PS_EV_HTTP: counted items, -1 none */
 
     /* API specifics (Docker for now). */
-    char api_version[32];        /* requested, from the /vN.NN prefix */
-    char server_api_version[32]; /* Api-Version response header */
+    char api_version[32];         /* requested, from the /vN.NN prefix */
+    char server_api_version[32];  /* Api-Version response header */
     char server[PS_HTTP_VAL_MAX]; /* Server response header */
-    int64_t objects;             /* items in a list answer, -1 unknown */
+    int64_t objects;              /* items in a list answer, -1 unknown */
 } ps_event;
 
 /* Where workers deliver events (the correlator today, a queue later). */

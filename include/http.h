@@ -124,13 +124,15 @@ typedef struct ps_http_config {
     uint64_t max_inflate_bytes; /* inflated bytes per body, default 64 MiB */
     uint32_t pool_txs;          /* transactions per worker, default 16384 */
     uint32_t pool_head_bufs;    /* partial-head buffers per worker, default 4096 */
+    uint32_t pool_inflaters;    /* gzip/deflate decoders per worker (~80 KiB each), default 64 */
 } ps_http_config;
 
 void ps_http_config_default(ps_http_config *cfg);
 
 typedef struct ps_http_stats {
     uint64_t requests, responses, txs_done, upgrades;
-    uint64_t pool_exhausted; /* tx or buffer pool empty: exchange not tracked */
+    uint64_t pool_exhausted; /* tx, buffer or inflater pool empty: not tracked/decoded */
+    uint64_t ignored_bytes;  /* skipped while resynchronising or after a failure */
     uint64_t anomalies[PS_HA_MAX];
 } ps_http_stats;
 
@@ -141,6 +143,10 @@ typedef struct ps_http_pool ps_http_pool;
 ps_http_pool *ps_http_pool_new(const ps_http_config *cfg);
 void ps_http_pool_free(ps_http_pool *p);
 const ps_http_stats *ps_http_pool_stats(const ps_http_pool *p);
+
+/* True when every transaction, head buffer and inflater is back in the
+ * pool (all connections closed); a leak check for tests and shutdown. */
+bool ps_http_pool_idle(const ps_http_pool *p);
 
 /* Connection state; its size is ps_http_conn_size() and it holds no
  * pointer the caller must free apart from via ps_http_conn_close(). */

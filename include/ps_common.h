@@ -47,7 +47,7 @@ static inline uint64_t ps_sat_add64(uint64_t a, uint64_t b)
 }
 
 #define PS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define PS_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define PS_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define PS_MIN(a, b)    ((a) < (b) ? (a) : (b))
+#define PS_MAX(a, b)    ((a) > (b) ? (a) : (b))
 
 #endif

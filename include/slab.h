@@ -5,7 +5,7 @@
 #include "ps_common.h"
 
 typedef struct ps_slab {
-    size_t obj_size;   /* rounded up to 16 bytes */
+    size_t obj_size; /* rounded up to 16 bytes */
     uint32_t per_chunk;
     uint32_t max_objs; /* hard cap */
     uint32_t in_use, peak, allocated;

@@ -6,12 +6,12 @@
 
 #define PS_PATH_MAX_SEGMENTS 32
 
-#define PS_PATH_F_DECODED 0x01u   /* percent-encoding was decoded */
-#define PS_PATH_F_CLEANED 0x02u   /* "//", "." or ".." removed: Go's mux would redirect (301) */
-#define PS_PATH_F_TRAILING 0x04u  /* trailing slash */
+#define PS_PATH_F_DECODED    0x01u /* percent-encoding was decoded */
+#define PS_PATH_F_CLEANED    0x02u /* "//", "." or ".." removed: Go's mux would redirect (301) */
+#define PS_PATH_F_TRAILING   0x04u /* trailing slash */
 #define PS_PATH_F_BAD_ESCAPE 0x08u /* malformed %XX: Go answers 400 */
-#define PS_PATH_F_TRUNCATED 0x10u /* path or segment count over the cap */
-#define PS_PATH_F_ABSOLUTE 0x20u  /* absolute-form target (http://host/path) */
+#define PS_PATH_F_TRUNCATED  0x10u /* path or segment count over the cap */
+#define PS_PATH_F_ABSOLUTE   0x20u /* absolute-form target (http://host/path) */
 
 /* A normalised path split into segments (pointers into `buf`). */
 typedef struct ps_path {

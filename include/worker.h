@@ -1,4 +1,5 @@
-/* worker.h - one packet pipeline: decode, flows, reassembly, dissectors; owns a partition of flows. */
+/* worker.h - one packet pipeline: decode, flows, reassembly, dissectors; owns a partition of flows.
+ */
 #ifndef PS_WORKER_H
 #define PS_WORKER_H
 
@@ -15,8 +16,8 @@ typedef struct ps_worker_stats {
     uint64_t packets, bytes;
     uint64_t tcp_packets;
     uint64_t streams_dissected[4]; /* by index in ps_stream_dissectors */
-    uint64_t streams_unclaimed;   /* no dissector recognised the first bytes */
-    uint64_t state_cap;           /* dissector state slots exhausted */
+    uint64_t streams_unclaimed;    /* no dissector recognised the first bytes */
+    uint64_t state_cap;            /* dissector state slots exhausted */
 } ps_worker_stats;
 
 /* Creates a worker that reports events to `sink`. Everything the hot path

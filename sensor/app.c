@@ -4,7 +4,7 @@
 
 #include "app.h"
 
-#define PS_PENDING_SLOTS 65536u /* power of two */
+#define PS_PENDING_SLOTS      65536u /* power of two */
 #define PS_SERVER_CACHE_SLOTS 4096u
 
 typedef struct pending {
@@ -167,9 +167,51 @@ void ps_app_http_on_body(void *ctx, ps_http_tx *tx, int dir, const uint8_t *data
     (void)len; /* no API keeps bodies yet (container create inspection comes later) */
 }
 
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void fill_tuple(ps_event *ev, const ps_app_stream *s, const ps_http_tx *tx)
+{
+    const ps_flow *f = s->flow;
+    ev->flow_id = s->flow_id;
+    ev->src = f->cli;
+    ev->dst = f->srv;
+    ev->sport = f->cport;
+    ev->dport = f->sport;
+    ev->proto = f->proto;
+    ev->ts = tx->req_ts;
+    ev->done_ts = tx->response_seen ? (tx->done_ts ? tx->done_ts : tx->resp_ts) : tx->done_ts;
+}
+
+/* The transaction log (--http-log): every exchange as parsed, API or not. */
+static void log_http(ps_app_stream *s, const ps_http_tx *tx)
+{
+    ps_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = PS_EV_HTTP;
+    fill_tuple(&ev, s, tx);
+    copy_str(ev.method, sizeof(ev.method), tx->method);
+    copy_str(ev.url, sizeof(ev.url), tx->url);
+    copy_str(ev.host, sizeof(ev.host), tx->host);
+    copy_str(ev.user_agent, sizeof(ev.user_agent), tx->user_agent);
+    copy_str(ev.server, sizeof(ev.server), tx->server);
+    ev.status = tx->response_seen ? tx->status : 0;
+    ev.req_version = tx->req_version;
+    ev.resp_version = tx->response_seen ? tx->resp_version : 0;
+    ev.http_anomalies = tx->anomalies;
+    ev.json_items = tx->count_mode != PS_COUNT_NONE ? tx->json_items : -1;
+    s->app->sink.submit(s->app->sink.ctx, &ev);
+}
+
 static void report(ps_app_stream *s, ps_http_tx *tx, bool timeout)
 {
     ps_app_ctx *a = s->app;
+    if (a->cfg->http_log && !timeout)
+        log_http(s, tx);
     if (!s->api && tx->response_seen) {
         /* A response signature (e.g. Server: Docker/...) claims the flow
          * even on a port the config does not list. */
@@ -195,15 +237,7 @@ static void report(ps_app_stream *s, ps_http_tx *tx, bool timeout)
     ev.objects = -1;
     if (!s->api->on_done(tx, &ev))
         return;
-    const ps_flow *f = s->flow;
-    ev.flow_id = s->flow_id;
-    ev.src = f->cli;
-    ev.dst = f->srv;
-    ev.sport = f->cport;
-    ev.dport = f->sport;
-    ev.proto = f->proto;
-    ev.ts = tx->req_ts;
-    ev.done_ts = tx->response_seen ? (tx->done_ts ? tx->done_ts : tx->resp_ts) : tx->done_ts;
+    fill_tuple(&ev, s, tx);
     if (timeout) {
         ev.outcome = PS_OUTCOME_UNKNOWN;
         ev.done_ts = tx->req_ts + (ps_time_us)a->cfg->response_timeout_s * PS_USEC_PER_SEC;

@@ -1,4 +1,5 @@
-/* correlate.c - aggregates graded API calls per (client, server, rule) and window into detections. */
+/* correlate.c - aggregates graded API calls per (client, server, rule) and window into detections.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@ struct ps_correlator {
     ps_output *out;
     ps_slab slab;
     ps_aggregate **buckets;
-    uint32_t nbuckets; /* power of two */
+    uint32_t nbuckets;             /* power of two */
     ps_aggregate *oldest, *newest; /* creation order = window-end order */
     ps_correlator_stats stats;
     char line[PS_RECORD_MAX];
@@ -22,10 +23,14 @@ struct ps_correlator {
 const char *ps_outcome_name(int outcome)
 {
     switch (outcome) {
-    case PS_OUTCOME_SUCCEEDED: return "succeeded";
-    case PS_OUTCOME_DENIED: return "denied";
-    case PS_OUTCOME_FAILED: return "failed";
-    default: return "unknown";
+    case PS_OUTCOME_SUCCEEDED:
+        return "succeeded";
+    case PS_OUTCOME_DENIED:
+        return "denied";
+    case PS_OUTCOME_FAILED:
+        return "failed";
+    default:
+        return "unknown";
     }
 }
 
@@ -188,8 +193,23 @@ static ps_aggregate *create(ps_correlator *c, const ps_event *ev, uint32_t h)
     return a;
 }
 
+static void write_http_record(ps_correlator *c, const ps_event *ev)
+{
+    int n = ps_http_record_format(ev, c->cfg, c->line, sizeof(c->line));
+    if (n < 0) {
+        c->stats.format_errors++;
+        return;
+    }
+    ps_output_write(c->out, c->line, (size_t)n);
+    c->stats.http_records++;
+}
+
 void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
 {
+    if (ev->kind == PS_EV_HTTP) {
+        write_http_record(c, ev);
+        return;
+    }
     if (!ev->rule)
         return;
     c->stats.events++;

@@ -17,20 +17,22 @@
 
 static void usage(FILE *f)
 {
-    fputs("Usage: portside -r FILE [-o OUT]... [-c CONFIG]\n"
-          "\n"
-          "Detects container discovery (MITRE ATT&CK T1613) in network traffic and writes\n"
-          "detections as JSON Lines.\n"
-          "\n"
-          "  -r, --read FILE       replay a pcap or pcapng capture\n"
-          "  -o, --output OUT      '-' for stdout (default) or a file to append to; repeatable;\n"
-          "                        replaces output.paths from the config file\n"
-          "  -c, --config FILE     configuration file (libconfig syntax; see config/portside.conf)\n"
-          "      --check-config    validate the configuration and exit\n"
-          "  -q, --quiet           no summary or progress on stderr\n"
-          "  -h, --help            this text\n"
-          "  -V, --version         print the version\n",
-          f);
+    fputs(
+        "Usage: portside -r FILE [-o OUT]... [-c CONFIG]\n"
+        "\n"
+        "Detects container discovery (MITRE ATT&CK T1613) in network traffic and writes\n"
+        "detections as JSON Lines.\n"
+        "\n"
+        "  -r, --read FILE       replay a pcap or pcapng capture\n"
+        "  -o, --output OUT      '-' for stdout (default) or a file to append to; repeatable;\n"
+        "                        replaces output.paths from the config file\n"
+        "  -c, --config FILE     configuration file (libconfig syntax; see config/portside.conf)\n"
+        "      --check-config    validate the configuration and exit\n"
+        "      --http-log        also write every HTTP exchange as an \"http\" record\n"
+        "  -q, --quiet           no summary or progress on stderr\n"
+        "  -h, --help            this text\n"
+        "  -V, --version         print the version\n",
+        f);
 }
 
 static double wall_now(void)
@@ -43,19 +45,26 @@ static double wall_now(void)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"read", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
-        {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'C'},
-        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"read", required_argument, NULL, 'r'},
+        {"output", required_argument, NULL, 'o'},
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"http-log", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
     };
     const char *file = NULL, *config_path = NULL;
     const char *outs[PS_MAX_OUTPUTS];
     int nouts = 0;
-    bool check_only = false, quiet = false;
+    bool check_only = false, quiet = false, http_log = false;
     int c;
     while ((c = getopt_long(argc, argv, "r:o:c:qhV", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': file = optarg; break;
+        case 'r':
+            file = optarg;
+            break;
         case 'o':
             if (nouts == PS_MAX_OUTPUTS) {
                 fprintf(stderr, "portside: too many -o options (at most %d)\n", PS_MAX_OUTPUTS);
@@ -63,12 +72,27 @@ int main(int argc, char **argv)
             }
             outs[nouts++] = optarg;
             break;
-        case 'c': config_path = optarg; break;
-        case 'C': check_only = true; break;
-        case 'q': quiet = true; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("portside %s\n", PS_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'C':
+            check_only = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'H':
+            http_log = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("portside %s\n", PS_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -91,6 +115,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (http_log)
+        cfg.http_log = true;
     if (check_only) {
         fprintf(stderr, "portside: configuration %s is valid\n",
                 config_path ? config_path : "(defaults)");

@@ -1,4 +1,5 @@
-/* record.c - the detection record: one JSON object per line, fields documented in docs/output.md. */
+/* record.c - the detection record: one JSON object per line, fields documented in docs/output.md.
+ */
 #include <string.h>
 
 #include "correlate.h"
@@ -133,6 +134,46 @@ int ps_record_format(const ps_aggregate *a, const ps_config *cfg, int phase, ps_
             ps_jw_i64(&w, "objects", a->objects);
         ps_jw_obj_end(&w);
     }
+    ps_jw_obj_end(&w);
+    return ps_jw_finish(&w);
+}
+
+static const char *version_name(uint8_t v)
+{
+    return v == 9 ? "HTTP/0.9" : v == 10 ? "HTTP/1.0" : v == 11 ? "HTTP/1.1" : NULL;
+}
+
+int ps_http_record_format(const ps_event *e, const ps_config *cfg, char *buf, size_t cap)
+{
+    ps_jw w;
+    char t[40], ip[64];
+    ps_jw_init(&w, buf, cap);
+    ps_jw_obj_begin(&w, NULL);
+    ps_jw_u64(&w, "schema_version", PS_SCHEMA_VERSION);
+    ps_jw_str(&w, "timestamp", ps_format_time(e->ts, t, sizeof(t)));
+    ps_jw_str(&w, "event_type", "http");
+    ps_jw_str(&w, "sensor", cfg->sensor_name);
+    ps_jw_u64(&w, "flow_id", e->flow_id);
+    ps_jw_str(&w, "src_ip", ps_addr_format(&e->src, ip, sizeof(ip)));
+    ps_jw_u64(&w, "src_port", e->sport);
+    ps_jw_str(&w, "dest_ip", ps_addr_format(&e->dst, ip, sizeof(ip)));
+    ps_jw_u64(&w, "dest_port", e->dport);
+    ps_jw_str(&w, "proto", proto_name(e->proto));
+    ps_jw_obj_begin(&w, "http");
+    str_if(&w, "method", e->method);
+    ps_jw_str(&w, "url", e->url);
+    str_if(&w, "host", e->host);
+    str_if(&w, "user_agent", e->user_agent);
+    const char *rv = version_name(e->req_version);
+    if (rv)
+        ps_jw_str(&w, "protocol", rv);
+    if (e->status)
+        ps_jw_u64(&w, "status", e->status);
+    str_if(&w, "server", e->server);
+    if (e->json_items >= 0)
+        ps_jw_i64(&w, "json_items", e->json_items);
+    write_http_anomalies(&w, e->http_anomalies);
+    ps_jw_obj_end(&w);
     ps_jw_obj_end(&w);
     return ps_jw_finish(&w);
 }

@@ -29,12 +29,12 @@ void ps_summary_print(FILE *f, const ps_worker *w, const ps_correlator *c, const
             "portside: %" PRIu64 " packets, %" PRIu64 " bytes in %.2f s; decoded %" PRIu64
             ", non-IP %" PRIu64 ", duplicates %" PRIu64 ", fragments %" PRIu64
             " (reassembled %" PRIu64 ")%s\n",
-            ws->packets, ws->bytes, seconds, ds->decoded, ds->non_ip, ds->duplicates,
-            ds->fragments, ds->reassembled,
+            ws->packets, ws->bytes, seconds, ds->decoded, ds->non_ip, ds->duplicates, ds->fragments,
+            ds->reassembled,
             ds->checksum_disabled ? ", checksum validation disabled (offload)" : "");
     fprintf(f,
             "portside: flows %" PRIu64 " (mid-stream %" PRIu64 ", timed out %" PRIu64
-            ", evicted %" PRIu64 "), unanswered SYNs kept out of the table %" PRIu64
+            ", evicted %" PRIu64 "), SYNs held in the SYN cache %" PRIu64
             ", HTTP requests %" PRIu64 ", responses %" PRIu64 "\n",
             fs->created, fs->midstream, fs->timed_out, fs->evicted, fs->syn_cached, hs->requests,
             hs->responses);

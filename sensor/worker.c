@@ -6,9 +6,9 @@
 #include "worker.h"
 
 #define PS_MAX_STREAM_DISSECTORS 4
-#define PS_APP_F_DONE 0x01u      /* no dissector wants this flow */
-#define PS_APP_F_STOPPED 0x02u   /* the dissector stopped reading */
-#define PS_TICK_INTERVAL_US 100000u
+#define PS_APP_F_DONE            0x01u /* no dissector wants this flow */
+#define PS_APP_F_STOPPED         0x02u /* the dissector stopped reading */
+#define PS_TICK_INTERVAL_US      100000u
 
 struct ps_worker {
     const ps_config *cfg;
