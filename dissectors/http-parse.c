@@ -130,6 +130,7 @@ static void on_content_length(ps_http_head *h, const uint8_t *v, size_t n)
             h->anomalies |= A(PS_HA_DUPLICATE_CL);
         } else {
             h->anomalies |= A(PS_HA_CONFLICTING_CL);
+            h->cl_conflict = true;
         }
         i++; /* past the comma, or past the end */
     }
@@ -473,14 +474,28 @@ int ps_http_parse_response(const uint8_t *buf, size_t len, size_t max_head, ps_h
 static const char *const known_methods[] = {"GET",     "HEAD",  "POST",    "PUT",  "DELETE",
                                             "OPTIONS", "PATCH", "CONNECT", "TRACE"};
 
+/* A method is a token (RFC 9110 tchar; Go accepts any): letters, digits,
+ * '_' and '-', starting with a letter, so CCM_POST and lower-case "get" are
+ * requests too. Unknown tokens must be followed by a target that looks like
+ * one, so that other line protocols (SMTP "EHLO x", Redis "PING") are not. */
+static bool method_char(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+#define PS_METHOD_PROBE_MAX 20u
+
 int ps_http_probe_request(const uint8_t *buf, size_t len)
 {
     size_t i = 0;
-    while (i < len && i < 13 && buf[i] >= 'A' && buf[i] <= 'Z')
+    if (len > 0 && !((buf[0] >= 'A' && buf[0] <= 'Z') || (buf[0] >= 'a' && buf[0] <= 'z')))
+        return 0;
+    while (i < len && i <= PS_METHOD_PROBE_MAX && method_char(buf[i]))
         i++;
     if (i == len)
-        return i <= 12 ? PS_ERR_NEED_MORE : 0;
-    if (i > 12 || i < 3 || buf[i] != ' ')
+        return i <= PS_METHOD_PROBE_MAX ? PS_ERR_NEED_MORE : 0;
+    if (i > PS_METHOD_PROBE_MAX || i < 3 || buf[i] != ' ')
         return 0;
     for (size_t k = 0; k < PS_ARRAY_LEN(known_methods); k++) {
         if (strlen(known_methods[k]) == i && memcmp(buf, known_methods[k], i) == 0)
@@ -489,7 +504,7 @@ int ps_http_probe_request(const uint8_t *buf, size_t len)
     if (i + 1 == len)
         return PS_ERR_NEED_MORE;
     uint8_t c = buf[i + 1];
-    return (c == '/' || c == 'h' || c == '*') ? 1 : 0;
+    return (c == '/' || c == 'h' || c == 'H' || c == '*') ? 1 : 0;
 }
 
 int ps_http_probe_response(const uint8_t *buf, size_t len)

@@ -585,6 +585,11 @@ static void on_request_head(ps_http_conn *c, const ps_http_head *h, ps_time_us t
         d->ck_digits = 0;
         d->ck_line = 0;
         begin_body(c, 0, coding);
+    } else if (h->cl_conflict && !te) {
+        /* Go answers 400 and closes the connection: nothing after this head
+         * is a request the server would read (a smuggling attempt). */
+        d->tx = NULL;
+        fail_dir(c, 0, ts);
     } else if (te || h->cl_invalid) {
         /* Body length unknowable (RFC 7230 3.3.3; Go answers 400/501 and
          * closes): skip to something that looks like the next request. */

@@ -31,6 +31,7 @@ typedef struct ps_http_head {
 
     /* Framing. */
     bool has_cl, cl_invalid;
+    bool cl_conflict;        /* Content-Length values disagree: Go answers 400 and closes */
     uint64_t content_length; /* first valid value */
     bool te_present;         /* Transfer-Encoding seen */
     bool te_chunked;         /* last transfer coding is chunked */
