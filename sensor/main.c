@@ -42,6 +42,100 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Replays `file` through one worker and the correlator into the outputs.
+ * Returns the process exit status; every resource is released on all paths. */
+static int replay(const ps_config *cfg, const char *file, const char **outs, int nouts, bool quiet)
+{
+    char err[512];
+    int status = 1;
+    ps_output *out = NULL;
+    ps_correlator *corr = NULL;
+    ps_worker *w = NULL;
+    ps_capture *cap = ps_capture_open_file(file, err, sizeof(err));
+    if (!cap) {
+        fprintf(stderr, "portside: %s\n", err);
+        return 1;
+    }
+    int linktype = ps_capture_linktype(cap);
+    if (!ps_linktype_supported(linktype)) {
+        fprintf(stderr, "portside: %s: unsupported link type %d (%s)\n", file, linktype,
+                ps_capture_linktype_name(cap));
+        goto done;
+    }
+    out = ps_output_new();
+    if (!out) {
+        fputs("portside: out of memory\n", stderr);
+        goto done;
+    }
+    for (int i = 0; i < nouts; i++) {
+        if (ps_output_add(out, outs[i], err, sizeof(err)) != PS_OK) {
+            fprintf(stderr, "portside: %s\n", err);
+            goto done;
+        }
+    }
+    corr = ps_correlator_new(cfg, out);
+    w = corr ? ps_worker_new(cfg, ps_correlator_sink(corr)) : NULL;
+    if (!w) {
+        fputs("portside: out of memory reserving tables (lower flow.memcap_mb?)\n", stderr);
+        goto done;
+    }
+
+    bool progress = !quiet && (cfg->progress == 1 || (cfg->progress < 0 && isatty(2)));
+    double t0 = wall_now(), last_progress = t0;
+    ps_time_us now = 0, last_tick = 0;
+    uint64_t n = 0;
+    int rc;
+    for (;;) {
+        ps_time_us ts;
+        const uint8_t *data;
+        uint32_t caplen, wirelen;
+        rc = ps_capture_next(cap, &ts, &data, &caplen, &wirelen, err, sizeof(err));
+        if (rc <= 0)
+            break;
+        if (ts > now)
+            now = ts;
+        ps_worker_packet(w, linktype, ts, data, caplen, wirelen);
+        if (now >= last_tick + PS_CORR_TICK_US) {
+            ps_correlator_tick(corr, now);
+            last_tick = now;
+        }
+        if (progress && (++n & 0xFFFF) == 0) {
+            double t = wall_now();
+            if (t - last_progress >= 1.0) {
+                uint64_t size = ps_capture_size(cap);
+                double pct = size ? 100.0 * (double)ps_capture_offset(cap) / (double)size : 0.0;
+                fprintf(stderr, "\rportside: %5.1f%% %llu packets", pct, (unsigned long long)n);
+                last_progress = t;
+            }
+        }
+    }
+    if (progress && n >= 0x10000)
+        fputc('\n', stderr);
+    if (rc < 0)
+        fprintf(stderr, "portside: warning: %s: stopped at damaged data after %llu packets: %s\n",
+                file, (unsigned long long)ps_worker_stats_get(w)->packets, err);
+
+    ps_worker_flush(w, now);
+    ps_correlator_flush(corr, now);
+    status = 0;
+    if (ps_output_flush(out) != PS_OK) {
+        fputs("portside: error writing output\n", stderr);
+        status = 1;
+    }
+    if (!quiet)
+        ps_summary_print(stderr, w, corr, out, wall_now() - t0);
+    ps_worker_free(w, now);
+    ps_correlator_free(corr, now);
+    w = NULL;
+    corr = NULL;
+done:
+    ps_worker_free(w, 0);
+    ps_correlator_free(corr, 0);
+    ps_output_free(out);
+    ps_capture_close(cap);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -128,92 +222,11 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    char err[512];
-    ps_capture *cap = ps_capture_open_file(file, err, sizeof(err));
-    if (!cap) {
-        fprintf(stderr, "portside: %s\n", err);
-        return 1;
-    }
-    int linktype = ps_capture_linktype(cap);
-    if (!ps_linktype_supported(linktype)) {
-        fprintf(stderr, "portside: %s: unsupported link type %d (%s)\n", file, linktype,
-                ps_capture_linktype_name(cap));
-        ps_capture_close(cap);
-        return 1;
-    }
-
-    ps_output *out = ps_output_new();
-    if (!out) {
-        fputs("portside: out of memory\n", stderr);
-        return 1;
-    }
     if (nouts == 0) {
         for (uint32_t i = 0; i < cfg.output_count; i++)
             outs[nouts++] = cfg.outputs[i];
     }
     if (nouts == 0)
         outs[nouts++] = "-";
-    for (int i = 0; i < nouts; i++) {
-        if (ps_output_add(out, outs[i], err, sizeof(err)) != PS_OK) {
-            fprintf(stderr, "portside: %s\n", err);
-            return 1;
-        }
-    }
-
-    ps_correlator *corr = ps_correlator_new(&cfg, out);
-    ps_worker *w = corr ? ps_worker_new(&cfg, ps_correlator_sink(corr)) : NULL;
-    if (!w) {
-        fputs("portside: out of memory reserving tables (lower flow.memcap_mb?)\n", stderr);
-        return 1;
-    }
-
-    bool progress = !quiet && (cfg.progress == 1 || (cfg.progress < 0 && isatty(2)));
-    double t0 = wall_now(), last_progress = t0;
-    ps_time_us now = 0, last_tick = 0;
-    uint64_t n = 0;
-    int rc;
-    for (;;) {
-        ps_time_us ts;
-        const uint8_t *data;
-        uint32_t caplen, wirelen;
-        rc = ps_capture_next(cap, &ts, &data, &caplen, &wirelen, err, sizeof(err));
-        if (rc <= 0)
-            break;
-        if (ts > now)
-            now = ts;
-        ps_worker_packet(w, linktype, ts, data, caplen, wirelen);
-        if (now >= last_tick + PS_CORR_TICK_US) {
-            ps_correlator_tick(corr, now);
-            last_tick = now;
-        }
-        if (progress && (++n & 0xFFFF) == 0) {
-            double t = wall_now();
-            if (t - last_progress >= 1.0) {
-                uint64_t size = ps_capture_size(cap);
-                double pct = size ? 100.0 * (double)ps_capture_offset(cap) / (double)size : 0.0;
-                fprintf(stderr, "\rportside: %5.1f%% %llu packets", pct, (unsigned long long)n);
-                last_progress = t;
-            }
-        }
-    }
-    if (progress && n >= 0x10000)
-        fputc('\n', stderr);
-    if (rc < 0)
-        fprintf(stderr, "portside: warning: %s: stopped at damaged data after %llu packets: %s\n",
-                file, (unsigned long long)ps_worker_stats_get(w)->packets, err);
-
-    ps_worker_flush(w, now);
-    ps_correlator_flush(corr, now);
-    int frc = ps_output_flush(out);
-    if (!quiet)
-        ps_summary_print(stderr, w, corr, out, wall_now() - t0);
-    ps_worker_free(w, now);
-    ps_correlator_free(corr, now);
-    ps_output_free(out);
-    ps_capture_close(cap);
-    if (frc != PS_OK) {
-        fputs("portside: error writing output\n", stderr);
-        return 1;
-    }
-    return 0;
+    return replay(&cfg, file, outs, nouts, quiet);
 }

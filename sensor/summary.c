@@ -34,8 +34,8 @@ void ps_summary_print(FILE *f, const ps_worker *w, const ps_correlator *c, const
             ds->checksum_disabled ? ", checksum validation disabled (offload)" : "");
     fprintf(f,
             "portside: flows %" PRIu64 " (mid-stream %" PRIu64 ", timed out %" PRIu64
-            ", evicted %" PRIu64 "), SYNs held in the SYN cache %" PRIu64
-            ", HTTP requests %" PRIu64 ", responses %" PRIu64 "\n",
+            ", evicted %" PRIu64 "), SYNs held in the SYN cache %" PRIu64 ", HTTP requests %" PRIu64
+            ", responses %" PRIu64 "\n",
             fs->created, fs->midstream, fs->timed_out, fs->evicted, fs->syn_cached, hs->requests,
             hs->responses);
     fputs("portside: anomalies:", f);

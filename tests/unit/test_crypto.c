@@ -136,7 +136,8 @@ static void b64_slow(const uint8_t *in, size_t n, char *out)
         unsigned v = 0;
         for (size_t k = 0; k < 6; k++) {
             size_t bit = pos + k;
-            unsigned b = bit < bits ? (in[bit / 8] >> (7 - bit % 8)) & 1u : 0u;
+            unsigned b =
+                bit < bits ? ((unsigned)in[bit / 8] >> (7u - (unsigned)(bit % 8))) & 1u : 0u;
             v = v << 1 | b;
         }
         out[o++] = tab[v];
