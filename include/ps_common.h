@@ -28,7 +28,7 @@ const char *ps_strerror(int st);
 /* Packet time in microseconds since the Unix epoch (UTC). */
 typedef uint64_t ps_time_us;
 
-#define PS_USEC_PER_SEC 1000000ULL
+#define PS_USEC_PER_SEC ((ps_time_us)1000000)
 
 /* An IPv4 or IPv6 address. IPv4 lives in bytes[0..3], the rest zero, so
  * keys built from ps_addr compare with memcmp. */
