@@ -1,0 +1,1288 @@
+/* output-redis.c - Redis sink: lock-free queue, publisher thread, pipelining, spool, TLS. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "redis_out.h"
+#include "tls.h"
+
+/* Design (see docs/redis.md). The capture thread only copies a record into
+ * a single-producer/single-consumer byte ring and, if the publisher sleeps,
+ * pokes an eventfd: no lock, no disk, no network. The publisher thread owns
+ * everything else. Connected, it pipelines PUBLISH + XADD per record and
+ * keeps a record in the ring until Redis has answered both (so a cut
+ * connection resends it: at least once). Disconnected, or when the ring is
+ * half full because Redis is slow, it moves the ring's records to the
+ * spool, which then feeds the connection in order before the ring does. A
+ * record is lost only when the ring is full (the spool could not keep up)
+ * or the spool drops its oldest segment at its cap; both are counted. */
+
+#define RING_ALIGN       8u
+#define RING_WRAP        0xFFFFFFFFu
+#define REC_FLAG_STATS   1u
+#define MAX_INFLIGHT     512u /* records written and not yet answered */
+#define OBUF_HIGH        (1u << 20)
+#define BACKOFF_MIN_MS   100u
+#define BACKOFF_MAX_MS   5000u
+#define TICK_MS          200u
+#define STATS_MAXLEN     "10000"
+#define DEFAULT_PASS_ENV "PORTSIDE_REDIS_PASSWORD"
+
+/* ---- URI ---------------------------------------------------------------- */
+
+/* Copies uri into out with any password after "user:" masked. */
+static void redact(const char *uri, char *out, size_t outlen)
+{
+    const char *s = strstr(uri, "://");
+    const char *at, *colon;
+    size_t end;
+
+    snprintf(out, outlen, "%s", uri);
+    if (!s)
+        return;
+    s += 3;
+    end = strcspn(s, "/?#");
+    at = memrchr(s, '@', end);
+    colon = at ? memchr(s, ':', (size_t)(at - s)) : NULL;
+    if (colon)
+        snprintf(out, outlen, "%.*s:***%s", (int)(colon - uri), uri, at);
+}
+
+__attribute__((format(printf, 4, 5))) static int uri_err(const char *uri, char *err, size_t errlen,
+                                                         const char *fmt, ...)
+{
+    char shown[512], why[256];
+    va_list ap;
+
+    redact(uri, shown, sizeof(shown));
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "bad Redis URI '%s': %s", shown, why);
+    return PS_ERR_CONFIG;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool is_unreserved(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+/* Parses a decimal in [lo, hi] from s[0..n); false on anything else. */
+static bool parse_dec(const char *s, size_t n, uint64_t hi, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (n == 0 || n > 10)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return v <= hi;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return n > 0;
+}
+
+int ps_redis_uri_parse(const char *uri, ps_redis_uri *out, char *err, size_t errlen)
+{
+    const char *p, *auth_end, *at, *host, *host_end, *port = NULL;
+    size_t n;
+
+    memset(out, 0, sizeof(*out));
+    out->port = 6379;
+    if (strncasecmp(uri, "redis://", 8) == 0) {
+        p = uri + 8;
+    } else if (strncasecmp(uri, "rediss://", 9) == 0) {
+        out->tls = true;
+        p = uri + 9;
+    } else {
+        const char *sep = strstr(uri, "://");
+        if (sep)
+            return uri_err(uri, err, errlen,
+                           "unsupported scheme '%.*s' (use redis:// or rediss://)",
+                           (int)PS_MIN((size_t)(sep - uri), (size_t)32), uri);
+        return uri_err(uri, err, errlen, "must start with redis:// or rediss://");
+    }
+    for (const char *q = p; *q; q++) {
+        if (*q == '?' || *q == '#')
+            return uri_err(uri, err, errlen, "query strings and fragments are not supported");
+        if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+            return uri_err(uri, err, errlen, "control, space or non-ASCII character");
+    }
+    auth_end = p + strcspn(p, "/");
+    at = memrchr(p, '@', (size_t)(auth_end - p));
+    host = p;
+    if (at) {
+        if (memchr(p, ':', (size_t)(at - p)))
+            return uri_err(uri, err, errlen,
+                           "a password does not belong in the URI (set redis.password or the "
+                           "environment variable named by redis.password_env)");
+        if (at == p)
+            return uri_err(uri, err, errlen, "empty user name before '@'");
+        size_t o = 0;
+        for (const char *q = p; q < at; q++) {
+            char c = *q;
+            if (c == '%') {
+                int hi = q + 2 < at ? hexval(q[1]) : -1, lo = hi >= 0 ? hexval(q[2]) : -1;
+                if (hi < 0 || lo < 0)
+                    return uri_err(uri, err, errlen, "bad %%-escape in user name");
+                c = (char)(hi << 4 | lo);
+                if ((unsigned char)c < 0x20 || c == 0x7f)
+                    return uri_err(uri, err, errlen, "control character in user name");
+                q += 2;
+            } else if (!is_unreserved(c) && !strchr("!$&'()*+,;=", c)) {
+                return uri_err(uri, err, errlen, "bad character '%c' in user name", c);
+            }
+            if (o + 1 >= sizeof(out->user))
+                return uri_err(uri, err, errlen, "user name too long");
+            out->user[o++] = c;
+        }
+        out->user[o] = '\0';
+        host = at + 1;
+    }
+    if (host < auth_end && *host == '[') {
+        const char *rb = memchr(host, ']', (size_t)(auth_end - host));
+        struct in6_addr a6;
+        char tmp[64];
+        if (!rb)
+            return uri_err(uri, err, errlen, "missing ']' after IPv6 address");
+        n = (size_t)(rb - host - 1);
+        if (n == 0 || n >= sizeof(tmp))
+            return uri_err(uri, err, errlen, "bad IPv6 address");
+        memcpy(tmp, host + 1, n);
+        tmp[n] = '\0';
+        if (inet_pton(AF_INET6, tmp, &a6) != 1)
+            return uri_err(uri, err, errlen, "bad IPv6 address '%s'", tmp);
+        memcpy(out->host, tmp, n + 1);
+        host_end = rb + 1;
+        if (host_end < auth_end && *host_end != ':')
+            return uri_err(uri, err, errlen, "unexpected '%c' after IPv6 address", *host_end);
+    } else {
+        host_end = host + strcspn(host, ":/");
+        if (host_end > auth_end)
+            host_end = auth_end;
+        n = (size_t)(host_end - host);
+        if (n == 0)
+            return uri_err(uri, err, errlen, "missing host");
+        if (n > 253)
+            return uri_err(uri, err, errlen, "host name too long");
+        for (size_t i = 0; i < n; i++) {
+            char c = host[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '_'))
+                return uri_err(uri, err, errlen, "bad character '%c' in host", c);
+        }
+        memcpy(out->host, host, n);
+        out->host[n] = '\0';
+    }
+    if (host_end < auth_end) { /* ':' */
+        uint64_t v;
+        port = host_end + 1;
+        n = (size_t)(auth_end - port);
+        if (n == 0)
+            return uri_err(uri, err, errlen, "missing port after ':'");
+        if (!all_digits(port, n))
+            return uri_err(uri, err, errlen, "bad port '%.*s'", (int)PS_MIN(n, (size_t)32), port);
+        if (!parse_dec(port, n, 65535, &v) || v == 0)
+            return uri_err(uri, err, errlen, "port out of range");
+        out->port = (uint16_t)v;
+    }
+    if (*auth_end == '/') {
+        const char *db = auth_end + 1;
+        uint64_t v;
+        n = strlen(db);
+        if (n > 0) {
+            if (!all_digits(db, n))
+                return uri_err(uri, err, errlen, "bad database number '%.*s'",
+                               (int)PS_MIN(n, (size_t)32), db);
+            if (!parse_dec(db, n, INT32_MAX, &v))
+                return uri_err(uri, err, errlen, "database number out of range");
+            out->db = (uint32_t)v;
+        }
+    }
+    return PS_OK;
+}
+
+void ps_redis_config_default(ps_redis_config *rc)
+{
+    memset(rc, 0, sizeof(*rc));
+    strcpy(rc->channel, "portside:alerts");
+    strcpy(rc->stream, "portside:detections");
+    strcpy(rc->stats_stream, "portside:stats");
+    rc->stream_maxlen = 100000;
+    rc->publish = true;
+    rc->xadd = true;
+    strcpy(rc->password_env, DEFAULT_PASS_ENV);
+    rc->verify_hostname = true;
+    rc->connect_timeout_ms = 2000;
+    rc->command_timeout_ms = 2000;
+    rc->queue_size = 4096;
+    strcpy(rc->spool_dir, "/var/lib/portside/spool");
+    rc->spool_max_bytes = 256ull << 20;
+    rc->fsync = PS_FSYNC_INTERVAL;
+    rc->fsync_interval_ms = 1000;
+    rc->flush_timeout_s = 10;
+}
+
+/* ---- SPSC ring ------------------------------------------------------------ */
+
+typedef struct ring {
+    uint8_t *buf;
+    uint64_t cap; /* bytes, multiple of RING_ALIGN */
+    uint32_t max_records;
+    _Atomic uint64_t head, tail; /* byte positions, only ever grow */
+    _Atomic uint64_t nin, nout;  /* records pushed, released */
+} ring;
+
+static uint64_t align8(uint64_t n)
+{
+    return (n + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
+}
+
+/* Producer side. Returns PS_OK, PS_ERR_CAP (full) or PS_ERR_BAD_INPUT (too big). */
+static int ring_push(ring *r, const void *data, size_t len, uint32_t flags)
+{
+    uint64_t need = 8 + align8(len);
+    if (len > PS_SPOOL_MAX_RECORD || need > r->cap / 2)
+        return PS_ERR_BAD_INPUT;
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    uint64_t nin = atomic_load_explicit(&r->nin, memory_order_relaxed);
+    if (nin - atomic_load_explicit(&r->nout, memory_order_acquire) >= r->max_records)
+        return PS_ERR_CAP;
+    uint64_t off = h % r->cap, room = r->cap - off;
+    uint64_t pad = room < need ? room : 0;
+    if (h + pad + need - t > r->cap)
+        return PS_ERR_CAP;
+    if (pad) {
+        uint32_t w[2] = {RING_WRAP, 0};
+        memcpy(r->buf + off, w, sizeof(w));
+        h += pad;
+        off = 0;
+    }
+    uint32_t hdr[2] = {(uint32_t)len, flags};
+    memcpy(r->buf + off, hdr, sizeof(hdr));
+    memcpy(r->buf + off + 8, data, len);
+    atomic_store_explicit(&r->head, h + need, memory_order_release);
+    atomic_store_explicit(&r->nin, nin + 1, memory_order_release);
+    return PS_OK;
+}
+
+/* Consumer side: the record at pos, if any; *next is the position after it. */
+static bool ring_peek(ring *r, uint64_t pos, const uint8_t **data, uint32_t *len, uint32_t *flags,
+                      uint64_t *next)
+{
+    for (;;) {
+        if (pos >= atomic_load_explicit(&r->head, memory_order_acquire))
+            return false;
+        uint64_t off = pos % r->cap;
+        uint32_t hdr[2];
+        memcpy(hdr, r->buf + off, sizeof(hdr));
+        if (hdr[0] == RING_WRAP) {
+            pos += r->cap - off;
+            continue;
+        }
+        *data = r->buf + off + 8;
+        *len = hdr[0];
+        *flags = hdr[1];
+        *next = pos + 8 + align8(hdr[0]);
+        return true;
+    }
+}
+
+static void ring_release(ring *r, uint64_t upto, uint64_t nrec)
+{
+    atomic_store_explicit(&r->tail, upto, memory_order_release);
+    atomic_fetch_add_explicit(&r->nout, nrec, memory_order_release);
+}
+
+static uint64_t ring_depth(ring *r)
+{
+    return atomic_load_explicit(&r->nin, memory_order_acquire) -
+           atomic_load_explicit(&r->nout, memory_order_acquire);
+}
+
+/* ---- sink ----------------------------------------------------------------- */
+
+enum { C_IDLE, C_CONNECTING, C_TLS, C_HELLO, C_READY };
+enum { K_AUTH, K_SELECT, K_SPOOL, K_RING, K_RING_STATS, K_SPILLED, K_SPILLED_STATS };
+
+typedef struct pending {
+    uint8_t kind;
+    uint8_t replies; /* answers still due */
+    bool rejected;   /* one answer was a permanent error */
+    uint32_t epoch;  /* spool read epoch */
+    uint64_t end;    /* ring position after the record */
+} pending;
+
+typedef _Atomic uint64_t counter;
+
+struct ps_redis_sink {
+    ps_redis_config cfg;
+    ps_redis_uri uri;
+    char label[300]; /* host:port for messages */
+    char password[PS_REDIS_NAME_MAX];
+    bool have_password;
+    char maxlen[16];
+
+    ring q;
+    ps_spool *spool;
+    ps_tls_ctx *tls_ctx;
+    pthread_t thread;
+    bool started;
+    int efd;
+    _Atomic bool sleeping, stop;
+    _Atomic uint64_t stop_at_ms;
+
+    counter queued, delivered, spooled, drop_full, drop_cap, drop_err, drop_big, rejected;
+    counter reconnects, stats_sent, stats_dropped, spool_pending, spool_corrupt, left;
+    _Atomic bool connected;
+
+    /* Publisher-private state. */
+    int state, fd;
+    ps_tls *tls;
+    int tls_want;
+    struct addrinfo *ais, *ai;
+    redisReader *reader;
+    char *obuf;
+    size_t olen, ooff, ocap;
+    pending *inflight;
+    uint32_t inf_head, inf_count;
+    uint64_t rd;            /* ring read position */
+    uint64_t deadline;      /* connect deadline */
+    uint64_t last_progress; /* last answer, for the command timeout */
+    uint64_t next_attempt, backoff;
+    uint64_t last_tick;
+    uint64_t dropped_no_spool;
+    uint64_t spool_big_seen;
+    bool ever_connected, failing;
+    char last_err[512];
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void add(counter *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static uint64_t get(const counter *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* One line on stderr; a connection error repeated verbatim is said once. */
+__attribute__((format(printf, 3, 4))) static void plog(ps_redis_sink *s, bool is_error,
+                                                       const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (is_error) {
+        if (strcmp(msg, s->last_err) == 0)
+            return;
+        memcpy(s->last_err, msg, sizeof(msg));
+    }
+    fprintf(stderr, "portside: redis %s: %s\n", s->label, msg);
+}
+
+/* ---- connection --------------------------------------------------------- */
+
+static void inflight_clear(ps_redis_sink *s)
+{
+    s->inf_head = s->inf_count = 0;
+}
+
+static pending *inflight_push(ps_redis_sink *s, pending p, uint64_t now)
+{
+    if (s->inf_count == 0)
+        s->last_progress = now;
+    pending *e = &s->inflight[(s->inf_head + s->inf_count) % (MAX_INFLIGHT + 2)];
+    *e = p;
+    s->inf_count++;
+    return e;
+}
+
+static void conn_close(ps_redis_sink *s)
+{
+    ps_tls_free(s->tls);
+    s->tls = NULL;
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    if (s->reader)
+        redisReaderFree(s->reader);
+    s->reader = NULL;
+    if (s->ais)
+        freeaddrinfo(s->ais);
+    s->ais = s->ai = NULL;
+    s->olen = s->ooff = 0;
+    s->tls_want = 0;
+}
+
+/* Drops the connection; unanswered records will be sent again. */
+__attribute__((format(printf, 2, 3))) static void conn_fail(ps_redis_sink *s, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    plog(s, true, "%s%s", msg,
+         s->spool ? "; spooling detections and retrying" : "; retrying (no spool)");
+    conn_close(s);
+    inflight_clear(s);
+    if (s->spool)
+        ps_spool_rewind(s->spool);
+    s->rd = atomic_load_explicit(&s->q.tail, memory_order_relaxed);
+    s->state = C_IDLE;
+    s->failing = true;
+    atomic_store(&s->connected, false);
+    s->next_attempt = mono_ms() + s->backoff;
+    s->backoff = PS_MIN(s->backoff * 2, (uint64_t)BACKOFF_MAX_MS);
+}
+
+static bool obuf_append(ps_redis_sink *s, const char *cmd, size_t len)
+{
+    if (s->ooff > 0 && s->ooff == s->olen)
+        s->ooff = s->olen = 0;
+    if (s->olen + len > s->ocap) {
+        if (s->ooff > 0) {
+            memmove(s->obuf, s->obuf + s->ooff, s->olen - s->ooff);
+            s->olen -= s->ooff;
+            s->ooff = 0;
+        }
+        if (s->olen + len > s->ocap) {
+            size_t ncap = PS_MAX(s->ocap * 2, s->olen + len);
+            char *n = realloc(s->obuf, ncap);
+            if (!n)
+                return false;
+            s->obuf = n;
+            s->ocap = ncap;
+        }
+    }
+    memcpy(s->obuf + s->olen, cmd, len);
+    s->olen += len;
+    return true;
+}
+
+static bool send_argv(ps_redis_sink *s, int argc, const char **argv, const size_t *lens)
+{
+    char *cmd = NULL;
+    int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (n < 0 || !cmd)
+        return false;
+    bool ok = obuf_append(s, cmd, (size_t)n);
+    redisFreeCommand(cmd);
+    return ok;
+}
+
+static void become_ready(ps_redis_sink *s, uint64_t now)
+{
+    s->state = C_READY;
+    s->backoff = BACKOFF_MIN_MS;
+    s->last_progress = now;
+    if (s->ever_connected)
+        add(&s->reconnects, 1);
+    if (s->failing) {
+        uint64_t n = s->spool ? ps_spool_unread(s->spool) : 0;
+        plog(s, false, "connected; sending %llu spooled detections", (unsigned long long)n);
+    }
+    s->ever_connected = true;
+    s->failing = false;
+    s->last_err[0] = '\0';
+    atomic_store(&s->connected, true);
+}
+
+/* Transport is up: say hello (AUTH, SELECT) or go straight to work. */
+static void transport_up(ps_redis_sink *s, uint64_t now)
+{
+    s->reader = redisReaderCreate();
+    if (!s->reader) {
+        conn_fail(s, "out of memory");
+        return;
+    }
+    if (s->have_password || s->uri.user[0]) {
+        const char *argv[3] = {"AUTH", s->uri.user, s->password};
+        size_t lens[3] = {4, strlen(s->uri.user), strlen(s->password)};
+        bool two = s->uri.user[0] != '\0';
+        if (!send_argv(s, two ? 3 : 2, two ? argv : (const char *[]){"AUTH", s->password},
+                       two ? lens : (size_t[]){4, strlen(s->password)})) {
+            conn_fail(s, "out of memory");
+            return;
+        }
+        inflight_push(s, (pending){.kind = K_AUTH, .replies = 1}, now);
+    }
+    if (s->uri.db != 0) {
+        char db[16];
+        int n = snprintf(db, sizeof(db), "%u", s->uri.db);
+        const char *argv[2] = {"SELECT", db};
+        size_t lens[2] = {6, (size_t)n};
+        if (!send_argv(s, 2, argv, lens)) {
+            conn_fail(s, "out of memory");
+            return;
+        }
+        inflight_push(s, (pending){.kind = K_SELECT, .replies = 1}, now);
+    }
+    if (s->inf_count > 0) {
+        s->state = C_HELLO;
+        s->deadline = now + s->cfg.connect_timeout_ms;
+    } else {
+        become_ready(s, now);
+    }
+}
+
+static void tls_step(ps_redis_sink *s, uint64_t now)
+{
+    char err[256];
+    int want = 0;
+    int rc = ps_tls_handshake(s->tls, &want, err, sizeof(err));
+    if (rc == PS_OK) {
+        s->tls_want = 0;
+        transport_up(s, now);
+    } else if (rc == PS_ERR_NEED_MORE) {
+        s->tls_want = want;
+    } else {
+        conn_fail(s, "%s", err);
+    }
+}
+
+static void tcp_up(ps_redis_sink *s, uint64_t now)
+{
+    int one = 1;
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (!s->uri.tls) {
+        transport_up(s, now);
+        return;
+    }
+    char err[256];
+    s->tls = ps_tls_new(s->tls_ctx, s->fd, s->uri.host, err, sizeof(err));
+    if (!s->tls) {
+        conn_fail(s, "%s", err);
+        return;
+    }
+    s->state = C_TLS;
+    tls_step(s, now);
+}
+
+/* Tries the current address and, on immediate failure, the following ones. */
+static void try_addresses(ps_redis_sink *s, uint64_t now, int last_errno)
+{
+    for (; s->ai; s->ai = s->ai->ai_next) {
+        int fd = socket(s->ai->ai_family, s->ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        s->ai->ai_protocol);
+        if (fd < 0) {
+            last_errno = errno;
+            continue;
+        }
+        if (connect(fd, s->ai->ai_addr, s->ai->ai_addrlen) == 0) {
+            s->fd = fd;
+            tcp_up(s, now);
+            return;
+        }
+        if (errno == EINPROGRESS) {
+            s->fd = fd;
+            s->state = C_CONNECTING;
+            return;
+        }
+        last_errno = errno;
+        close(fd);
+    }
+    conn_fail(s, "cannot connect: %s", strerror(last_errno ? last_errno : ECONNREFUSED));
+}
+
+static void start_connect(ps_redis_sink *s, uint64_t now)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    char port[8];
+
+    snprintf(port, sizeof(port), "%u", s->uri.port);
+    s->deadline = now + s->cfg.connect_timeout_ms;
+    /* Name resolution blocks this thread (never the capture thread). */
+    int rc = getaddrinfo(s->uri.host, port, &hints, &s->ais);
+    if (rc != 0) {
+        s->ais = NULL;
+        conn_fail(s, "cannot resolve %s: %s", s->uri.host, gai_strerror(rc));
+        return;
+    }
+    s->ai = s->ais;
+    s->state = C_CONNECTING;
+    try_addresses(s, now, 0);
+}
+
+static void connect_step(ps_redis_sink *s, uint64_t now)
+{
+    int soerr = 0;
+    socklen_t sl = sizeof(soerr);
+
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+        soerr = errno;
+    if (soerr == 0) {
+        tcp_up(s, now);
+        return;
+    }
+    close(s->fd);
+    s->fd = -1;
+    s->ai = s->ai->ai_next;
+    try_addresses(s, now, soerr);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* Appends the commands for one detection; returns how many answers are due. */
+static int format_detection(ps_redis_sink *s, const uint8_t *rec, size_t len)
+{
+    int n = 0;
+    if (s->cfg.publish) {
+        const char *argv[3] = {"PUBLISH", s->cfg.channel, (const char *)rec};
+        size_t lens[3] = {7, strlen(s->cfg.channel), len};
+        if (!send_argv(s, 3, argv, lens))
+            return -1;
+        n++;
+    }
+    if (s->cfg.xadd) {
+        const char *argv[8] = {"XADD", s->cfg.stream};
+        size_t lens[8] = {4, strlen(s->cfg.stream)};
+        int c = 2;
+        if (s->cfg.stream_maxlen > 0) {
+            argv[c] = "MAXLEN", lens[c++] = 6;
+            argv[c] = "~", lens[c++] = 1;
+            argv[c] = s->maxlen, lens[c++] = strlen(s->maxlen);
+        }
+        argv[c] = "*", lens[c++] = 1;
+        argv[c] = "detection", lens[c++] = 9;
+        argv[c] = (const char *)rec, lens[c++] = len;
+        if (!send_argv(s, c, argv, lens))
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+static int format_stats(ps_redis_sink *s, const uint8_t *rec, size_t len)
+{
+    const char *argv[8] = {"XADD",  s->cfg.stats_stream, "MAXLEN", "~", STATS_MAXLEN, "*",
+                           "stats", (const char *)rec};
+    size_t lens[8] = {4, strlen(s->cfg.stats_stream), 6, 1, strlen(STATS_MAXLEN), 1, 5, len};
+    return send_argv(s, 8, argv, lens) ? 1 : -1;
+}
+
+/* Moves every record of the ring (sent or not) to the spool. Records in
+ * flight stay in flight, but their answers no longer count: the spooled
+ * copy is what will be confirmed (so it may arrive twice). */
+static void spill_ring(ps_redis_sink *s)
+{
+    uint64_t pos = atomic_load_explicit(&s->q.tail, memory_order_relaxed), next, n = 0;
+    const uint8_t *d;
+    uint32_t len, flags;
+
+    if (!s->spool)
+        return;
+    while (ring_peek(&s->q, pos, &d, &len, &flags, &next)) {
+        if (flags & REC_FLAG_STATS)
+            add(&s->stats_dropped, 1);
+        else if (ps_spool_append(s->spool, d, len) == PS_OK)
+            add(&s->spooled, 1);
+        pos = next;
+        n++;
+    }
+    if (n == 0)
+        return;
+    ring_release(&s->q, pos, n);
+    s->rd = pos;
+    for (uint32_t i = 0; i < s->inf_count; i++) {
+        pending *e = &s->inflight[(s->inf_head + i) % (MAX_INFLIGHT + 2)];
+        if (e->kind == K_RING)
+            e->kind = K_SPILLED;
+        else if (e->kind == K_RING_STATS)
+            e->kind = K_SPILLED_STATS;
+    }
+}
+
+/* Writes records into the pipeline: spooled ones first, then the ring's. */
+static void fill_pipeline(ps_redis_sink *s, uint64_t now)
+{
+    while (s->inf_count < MAX_INFLIGHT && s->olen - s->ooff < OBUF_HIGH) {
+        if (s->spool && ps_spool_unread(s->spool) > 0) {
+            const uint8_t *d;
+            size_t len;
+            uint32_t epoch;
+            int rc = ps_spool_read(s->spool, &d, &len, &epoch);
+            if (rc == PS_ERR_CAP)
+                return;
+            if (rc == PS_OK) {
+                int n = format_detection(s, d, len);
+                if (n < 0) {
+                    conn_fail(s, "out of memory");
+                    return;
+                }
+                inflight_push(s, (pending){.kind = K_SPOOL, .replies = (uint8_t)n, .epoch = epoch},
+                              now);
+                continue;
+            }
+        }
+        const uint8_t *d;
+        uint32_t len, flags;
+        uint64_t next;
+        if (!ring_peek(&s->q, s->rd, &d, &len, &flags, &next))
+            return;
+        bool stats = flags & REC_FLAG_STATS;
+        int n = stats ? format_stats(s, d, len) : format_detection(s, d, len);
+        if (n < 0) {
+            conn_fail(s, "out of memory");
+            return;
+        }
+        inflight_push(
+            s, (pending){.kind = stats ? K_RING_STATS : K_RING, .replies = (uint8_t)n, .end = next},
+            now);
+        s->rd = next;
+    }
+}
+
+/* Errors after which a retry can succeed: the record is kept. */
+static bool transient_error(const char *e)
+{
+    static const char *const codes[] = {"NOAUTH",    "NOPERM",      "WRONGPASS",  "OOM",
+                                        "LOADING",   "BUSY",        "MASTERDOWN", "READONLY",
+                                        "TRYAGAIN",  "CLUSTERDOWN", "MISCONF",    "NOREPLICAS",
+                                        "UNBLOCKED", "MOVED",       "ASK"};
+    size_t n = strcspn(e, " ");
+    for (size_t i = 0; i < PS_ARRAY_LEN(codes); i++)
+        if (strlen(codes[i]) == n && strncmp(e, codes[i], n) == 0)
+            return true;
+    return false;
+}
+
+static void complete(ps_redis_sink *s, const pending *e, uint64_t now)
+{
+    switch (e->kind) {
+    case K_AUTH:
+    case K_SELECT:
+        break;
+    case K_SPOOL:
+        ps_spool_commit(s->spool, e->epoch);
+        add(e->rejected ? &s->rejected : &s->delivered, 1);
+        break;
+    case K_RING:
+        ring_release(&s->q, e->end, 1);
+        add(e->rejected ? &s->rejected : &s->delivered, 1);
+        break;
+    case K_RING_STATS:
+        ring_release(&s->q, e->end, 1);
+        add(e->rejected ? &s->stats_dropped : &s->stats_sent, 1);
+        break;
+    default: /* spilled: the spooled copy will be confirmed */
+        break;
+    }
+    if (s->state == C_HELLO && s->inf_count == 0)
+        become_ready(s, now);
+}
+
+/* Handles one answer; false when the connection was dropped. */
+static bool on_reply(ps_redis_sink *s, const redisReply *r, uint64_t now)
+{
+    if (s->inf_count == 0) {
+        conn_fail(s, "unexpected reply from server");
+        return false;
+    }
+    pending *e = &s->inflight[s->inf_head];
+    if (r->type == REDIS_REPLY_ERROR) {
+        const char *msg = r->str ? r->str : "error";
+        if (e->kind == K_AUTH) {
+            conn_fail(s, "AUTH failed%s%s: %s", s->uri.user[0] ? " for user " : "", s->uri.user,
+                      msg);
+            return false;
+        }
+        if (e->kind == K_SELECT) {
+            conn_fail(s, "SELECT %u failed: %s", s->uri.db, msg);
+            return false;
+        }
+        if (transient_error(msg)) {
+            conn_fail(s, "server refused a write: %s", msg);
+            return false;
+        }
+        if (!e->rejected)
+            plog(s, true, "server rejected a detection (dropped): %s", msg);
+        e->rejected = true;
+    }
+    s->last_progress = now;
+    if (--e->replies > 0)
+        return true;
+    pending done = *e;
+    s->inf_head = (s->inf_head + 1) % (MAX_INFLIGHT + 2);
+    s->inf_count--;
+    complete(s, &done, now);
+    return true;
+}
+
+static void do_read(ps_redis_sink *s, uint64_t now)
+{
+    char buf[65536];
+    char err[256];
+
+    for (;;) {
+        long n;
+        if (s->tls) {
+            int want = 0;
+            n = ps_tls_read(s->tls, buf, sizeof(buf), &want, err, sizeof(err));
+            if (n == PS_ERR_NEED_MORE) {
+                s->tls_want = want == PS_TLS_WANT_WRITE ? PS_TLS_WANT_WRITE : 0;
+                break;
+            }
+            if (n < 0) {
+                conn_fail(s, "%s", err);
+                return;
+            }
+        } else {
+            n = recv(s->fd, buf, sizeof(buf), 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            if (n < 0) {
+                conn_fail(s, "read failed: %s", strerror(errno));
+                return;
+            }
+        }
+        if (n == 0) {
+            conn_fail(s, "connection closed by server");
+            return;
+        }
+        if (redisReaderFeed(s->reader, buf, (size_t)n) != REDIS_OK) {
+            conn_fail(s, "out of memory");
+            return;
+        }
+        if ((size_t)n < sizeof(buf) && !s->tls)
+            break;
+    }
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(s->reader, &reply) != REDIS_OK) {
+            conn_fail(s, "protocol error: %s", s->reader->errstr);
+            return;
+        }
+        if (!reply)
+            return;
+        bool ok = on_reply(s, reply, now);
+        freeReplyObject(reply);
+        if (!ok)
+            return;
+    }
+}
+
+static void do_write(ps_redis_sink *s)
+{
+    char err[256];
+
+    while (s->ooff < s->olen) {
+        size_t chunk = PS_MIN(s->olen - s->ooff, (size_t)65536);
+        long n;
+        if (s->tls) {
+            int want = 0;
+            n = ps_tls_write(s->tls, s->obuf + s->ooff, chunk, &want, err, sizeof(err));
+            if (n == PS_ERR_NEED_MORE)
+                return;
+            if (n < 0) {
+                conn_fail(s, "%s", err);
+                return;
+            }
+        } else {
+            n = send(s->fd, s->obuf + s->ooff, chunk, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return;
+            if (n < 0) {
+                conn_fail(s, "write failed: %s", strerror(errno));
+                return;
+            }
+        }
+        s->ooff += (size_t)n;
+    }
+    s->ooff = s->olen = 0;
+}
+
+/* ---- publisher thread ----------------------------------------------------- */
+
+static void refresh_counters(ps_redis_sink *s)
+{
+    if (!s->spool)
+        return;
+    ps_spool_stats st;
+    ps_spool_stats_get(s->spool, &st);
+    atomic_store(&s->drop_cap, st.dropped_cap);
+    atomic_store(&s->drop_err, st.dropped_io + s->dropped_no_spool);
+    atomic_store(&s->spool_pending, st.pending);
+    atomic_store(&s->spool_corrupt, st.corrupt + st.truncated);
+    /* Records too big for the spool add to those refused by the queue. */
+    if (st.dropped_big > s->spool_big_seen) {
+        add(&s->drop_big, st.dropped_big - s->spool_big_seen);
+        s->spool_big_seen = st.dropped_big;
+    }
+}
+
+static bool all_done(ps_redis_sink *s)
+{
+    return ring_depth(&s->q) == 0 && s->inf_count == 0 &&
+           (!s->spool || ps_spool_pending(s->spool) == 0);
+}
+
+static void *publisher(void *arg)
+{
+    ps_redis_sink *s = arg;
+    bool stop_seen = false;
+
+    for (;;) {
+        uint64_t now = mono_ms();
+        if (atomic_load(&s->stop)) {
+            if (!stop_seen && s->state == C_IDLE)
+                s->next_attempt = now; /* one more try right away */
+            stop_seen = true;
+            if (all_done(s) || now >= atomic_load(&s->stop_at_ms))
+                break;
+        }
+        if (s->state == C_IDLE && now >= s->next_attempt)
+            start_connect(s, now);
+        if (s->state == C_READY) {
+            fill_pipeline(s, now);
+            uint64_t depth = ring_depth(&s->q);
+            uint64_t used = atomic_load(&s->q.head) - atomic_load(&s->q.tail);
+            if (depth * 2 >= s->q.max_records || used * 2 >= s->q.cap)
+                spill_ring(s); /* Redis is slow: make room for the capture side */
+            if (s->state == C_READY)
+                do_write(s);
+        } else {
+            spill_ring(s);
+        }
+
+        struct pollfd pfd[2] = {{.fd = s->efd, .events = POLLIN}, {.fd = -1}};
+        uint64_t wake = now + TICK_MS;
+        if (s->state == C_IDLE) {
+            wake = PS_MIN(wake, s->next_attempt);
+        } else {
+            pfd[1].fd = s->fd;
+            if (s->state == C_CONNECTING)
+                pfd[1].events = POLLOUT;
+            else if (s->state == C_TLS)
+                pfd[1].events = s->tls_want == PS_TLS_WANT_WRITE ? POLLOUT : POLLIN;
+            else
+                pfd[1].events =
+                    (short)(POLLIN |
+                            (s->olen > s->ooff || s->tls_want == PS_TLS_WANT_WRITE ? POLLOUT : 0));
+            if (s->state != C_READY)
+                wake = PS_MIN(wake, s->deadline);
+            else if (s->inf_count > 0)
+                wake = PS_MIN(wake, s->last_progress + s->cfg.command_timeout_ms);
+        }
+        if (stop_seen)
+            wake = PS_MIN(wake, atomic_load(&s->stop_at_ms));
+        atomic_store(&s->sleeping, true);
+        bool more = ring_peek(&s->q, s->rd, &(const uint8_t *){NULL}, &(uint32_t){0},
+                              &(uint32_t){0}, &(uint64_t){0});
+        /* New records arrived since we looked: go round again at once if
+         * they can move (room in the pipeline, or a spool to take them). */
+        bool can_move = s->state == C_READY
+                            ? s->inf_count < MAX_INFLIGHT && s->olen - s->ooff < OBUF_HIGH
+                            : s->spool != NULL;
+        int timeout = more && can_move ? 0 : (int)(wake > now ? wake - now : 0);
+        int pr = poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout);
+        atomic_store(&s->sleeping, false);
+        now = mono_ms();
+        if (pr > 0 && (pfd[0].revents & POLLIN)) {
+            uint64_t v;
+            if (read(s->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                plog(s, true, "eventfd: %s", strerror(errno));
+        }
+        short rev = pr > 0 && pfd[1].fd >= 0 ? pfd[1].revents : 0;
+        if (rev) {
+            if (s->state == C_CONNECTING)
+                connect_step(s, now);
+            else if (s->state == C_TLS)
+                tls_step(s, now);
+            else {
+                if (s->olen > s->ooff)
+                    do_write(s);
+                if (s->state >= C_HELLO &&
+                    ((rev & (POLLIN | POLLHUP | POLLERR)) || s->tls_want == PS_TLS_WANT_WRITE))
+                    do_read(s, now);
+            }
+        }
+        if (s->state != C_IDLE && s->state != C_READY && now >= s->deadline)
+            conn_fail(s, "connect timeout after %u ms (redis.connect_timeout_ms)",
+                      s->cfg.connect_timeout_ms);
+        else if (s->state == C_READY && s->inf_count > 0 &&
+                 now >= s->last_progress + s->cfg.command_timeout_ms)
+            conn_fail(s, "no reply within %u ms (redis.command_timeout_ms)",
+                      s->cfg.command_timeout_ms);
+        if (s->spool && now - s->last_tick >= TICK_MS / 2) {
+            ps_spool_tick(s->spool);
+            s->last_tick = now;
+        }
+        refresh_counters(s);
+    }
+
+    /* Out of time: whatever Redis has not confirmed stays on disk. */
+    conn_close(s);
+    inflight_clear(s);
+    if (s->spool) {
+        ps_spool_rewind(s->spool);
+        spill_ring(s);
+        ps_spool_tick(s->spool);
+        refresh_counters(s);
+        atomic_store(&s->left, ps_spool_pending(s->spool));
+    } else {
+        uint64_t n = ring_depth(&s->q);
+        s->dropped_no_spool += n;
+        add(&s->drop_err, n);
+        atomic_store(&s->left, n);
+    }
+    atomic_store(&s->connected, false);
+    return NULL;
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+ps_redis_sink *ps_redis_sink_new(const char *uri, const ps_redis_config *rc, char *err,
+                                 size_t errlen)
+{
+    ps_redis_sink *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->fd = s->efd = -1;
+    s->cfg = *rc;
+    if (ps_redis_uri_parse(uri, &s->uri, err, errlen) != PS_OK)
+        goto fail;
+    if (strchr(s->uri.host, ':'))
+        snprintf(s->label, sizeof(s->label), "[%s]:%u", s->uri.host, s->uri.port);
+    else
+        snprintf(s->label, sizeof(s->label), "%s:%u", s->uri.host, s->uri.port);
+    if (!rc->publish && !rc->xadd) {
+        snprintf(err, errlen, "redis.publish and redis.xadd are both false: nothing to send");
+        goto fail;
+    }
+    if (rc->key_file[0] && !rc->cert_file[0]) {
+        snprintf(err, errlen, "redis.key_file is set but redis.cert_file is not");
+        goto fail;
+    }
+    if (rc->password[0]) {
+        snprintf(s->password, sizeof(s->password), "%s", rc->password);
+        s->have_password = true;
+    } else if (rc->password_env[0]) {
+        const char *p = getenv(rc->password_env);
+        if (p && p[0]) {
+            if (strlen(p) >= sizeof(s->password)) {
+                snprintf(err, errlen, "the password in $%s is too long (at most %zu bytes)",
+                         rc->password_env, sizeof(s->password) - 1);
+                goto fail;
+            }
+            strcpy(s->password, p);
+            s->have_password = true;
+        }
+    }
+    snprintf(s->maxlen, sizeof(s->maxlen), "%u", rc->stream_maxlen);
+    if (s->uri.tls) {
+        ps_tls_options o = {.ca_file = rc->ca_file,
+                            .cert_file = rc->cert_file,
+                            .key_file = rc->key_file,
+                            .verify_hostname = rc->verify_hostname};
+        char e2[512];
+        s->tls_ctx = ps_tls_ctx_new(&o, e2, sizeof(e2));
+        if (!s->tls_ctx) {
+            snprintf(err, errlen, "redis: %s", e2);
+            goto fail;
+        }
+    }
+    if (rc->spool_dir[0]) {
+        ps_spool_config sc = {.dir = rc->spool_dir,
+                              .max_bytes = rc->spool_max_bytes,
+                              .fsync = rc->fsync,
+                              .fsync_interval_ms = rc->fsync_interval_ms,
+                              .max_inflight = MAX_INFLIGHT * 2};
+        char e2[512];
+        s->spool = ps_spool_open(&sc, e2, sizeof(e2));
+        if (!s->spool) {
+            snprintf(err, errlen, "redis: %s (set redis.spool_dir; \"\" runs without a spool)", e2);
+            goto fail;
+        }
+    }
+    uint32_t qn = PS_MAX(rc->queue_size, 16u);
+    s->q.max_records = qn;
+    s->q.cap = PS_MAX((uint64_t)qn * 2048u, (uint64_t)(2 * PS_SPOOL_MAX_RECORD + 64));
+    s->q.buf = malloc(s->q.cap);
+    s->inflight = calloc(MAX_INFLIGHT + 2, sizeof(pending));
+    s->ocap = 2 * OBUF_HIGH;
+    s->obuf = malloc(s->ocap);
+    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!s->q.buf || !s->inflight || !s->obuf || s->efd < 0) {
+        snprintf(err, errlen, "redis: out of memory");
+        goto fail;
+    }
+    s->backoff = BACKOFF_MIN_MS;
+    s->state = C_IDLE;
+    refresh_counters(s);
+
+    /* The publisher takes no signals: SIGPIPE from a TLS write to a dead
+     * socket becomes EPIPE, and SIGINT and friends go to the main thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc2 = pthread_create(&s->thread, NULL, publisher, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc2 != 0) {
+        snprintf(err, errlen, "redis: cannot start publisher thread: %s", strerror(rc2));
+        goto fail;
+    }
+    s->started = true;
+    return s;
+fail:
+    ps_redis_sink_close(s, 0);
+    return NULL;
+}
+
+static void wake(ps_redis_sink *s)
+{
+    if (atomic_load_explicit(&s->sleeping, memory_order_seq_cst) &&
+        atomic_exchange(&s->sleeping, false)) {
+        uint64_t one = 1;
+        if (write(s->efd, &one, sizeof(one)) < 0) {
+            /* EAGAIN: the counter is saturated, so it is awake anyway. */
+        }
+    }
+}
+
+void ps_redis_sink_write(ps_redis_sink *s, const char *rec, size_t len)
+{
+    int rc = atomic_load_explicit(&s->stop, memory_order_relaxed) ? PS_ERR_CAP
+                                                                  : ring_push(&s->q, rec, len, 0);
+    if (rc == PS_OK)
+        add(&s->queued, 1);
+    else if (rc == PS_ERR_CAP)
+        add(&s->drop_full, 1);
+    else
+        add(&s->drop_big, 1);
+    wake(s);
+}
+
+void ps_redis_sink_publish_stats(ps_redis_sink *s, const char *json, size_t len)
+{
+    if (ring_push(&s->q, json, len, REC_FLAG_STATS) != PS_OK)
+        add(&s->stats_dropped, 1);
+    wake(s);
+}
+
+void ps_redis_sink_stats(const ps_redis_sink *s, ps_redis_stats *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->queued = get(&s->queued);
+    o->delivered = get(&s->delivered);
+    o->spooled = get(&s->spooled);
+    o->dropped_queue_full = get(&s->drop_full);
+    o->dropped_spool_cap = get(&s->drop_cap);
+    o->dropped_spool_error = get(&s->drop_err);
+    o->dropped_too_big = get(&s->drop_big);
+    o->rejected = get(&s->rejected);
+    o->dropped = o->dropped_queue_full + o->dropped_spool_cap + o->dropped_spool_error +
+                 o->dropped_too_big + o->rejected;
+    o->queue_depth = ring_depth((ring *)(uintptr_t)&s->q);
+    o->spool_pending = get(&s->spool_pending);
+    o->spool_corrupt = get(&s->spool_corrupt);
+    o->reconnects = get(&s->reconnects);
+    o->stats_sent = get(&s->stats_sent);
+    o->stats_dropped = get(&s->stats_dropped);
+    o->connected = atomic_load(&s->connected);
+}
+
+uint64_t ps_redis_sink_stop(ps_redis_sink *s, int64_t timeout_ms)
+{
+    uint64_t left = 0;
+
+    if (s->started) {
+        uint64_t t =
+            timeout_ms < 0 ? (uint64_t)s->cfg.flush_timeout_s * 1000u : (uint64_t)timeout_ms;
+        atomic_store(&s->stop_at_ms, mono_ms() + t);
+        atomic_store(&s->stop, true);
+        uint64_t one = 1;
+        if (write(s->efd, &one, sizeof(one)) < 0) {
+            /* saturated: already awake */
+        }
+        pthread_join(s->thread, NULL);
+        left = get(&s->left);
+        if (left > 0 && s->spool)
+            fprintf(stderr, "portside: %llu detections left in spool %s for the next start\n",
+                    (unsigned long long)left, ps_spool_dir(s->spool));
+        else if (left > 0)
+            fprintf(stderr,
+                    "portside: %llu detections could not be delivered to Redis and are lost "
+                    "(no spool: redis.spool_dir is empty)\n",
+                    (unsigned long long)left);
+        s->started = false;
+    }
+    return get(&s->left);
+}
+
+uint64_t ps_redis_sink_close(ps_redis_sink *s, int64_t timeout_ms)
+{
+    if (!s)
+        return 0;
+    uint64_t left = ps_redis_sink_stop(s, timeout_ms);
+    conn_close(s);
+    ps_spool_close(s->spool);
+    ps_tls_ctx_free(s->tls_ctx);
+    if (s->efd >= 0)
+        close(s->efd);
+    free(s->q.buf);
+    free(s->inflight);
+    free(s->obuf);
+    free(s);
+    return left;
+}
