@@ -569,8 +569,10 @@ static void on_request_head(ps_http_conn *c, const ps_http_head *h, ps_time_us t
         tx->req_version = h->version;
         tx->req_chunked = te && h->te_chunked;
         enqueue(c, t);
+        tx->req_head = h; /* for the callback only: h points into packet memory */
         if (c->cb.on_request)
             c->cb.on_request(c->cb.ctx, tx);
+        tx->req_head = NULL;
         tx->count_key[PS_HTTP_COUNT_KEY_MAX - 1] = '\0';
         tx->json_items = -1;
         tx->json_invalid = false;
@@ -653,6 +655,15 @@ static void on_response_head(ps_http_conn *c, const ps_http_head *h, ps_time_us 
             copy_str(tx->ostype, sizeof(tx->ostype), hd->value, hd->value_len);
         }
         tx->has_docker_experimental = find_hdr(h, "docker-experimental") != NULL;
+        for (uint32_t i = 0; i < h->num_hdrs; i++) {
+            const ps_http_hdr *x = &h->hdrs[i];
+            if (ps_http_hdr_is(x, "audit-id"))
+                tx->resp_hdrs |= PS_HTTP_RH_AUDIT_ID;
+            else if (x->name_len > 15 && ps_http_slice_ieq(x->name, 15, "x-kubernetes-pf"))
+                tx->resp_hdrs |= PS_HTTP_RH_K8S_PF;
+            else if (ps_http_hdr_is(x, "x-etcd-cluster-id") || ps_http_hdr_is(x, "x-etcd-index"))
+                tx->resp_hdrs |= PS_HTTP_RH_ETCD;
+        }
         tx->resp_chunked = te && h->te_chunked;
         tx->resp_gzip = coding != 0;
     }

@@ -18,6 +18,9 @@ typedef struct ps_app_stats {
     uint64_t api_flows[8];       /* flows claimed, by index in ps_app_dissectors */
     uint64_t timeouts;           /* requests reported unknown after the response timeout */
     uint64_t pending_dropped;    /* response-timeout ring full */
+    uint64_t bodies_kept;        /* request/response bodies kept for inspection */
+    uint64_t bodies_truncated;   /* bodies longer than http.body_cap_kb */
+    uint64_t body_pool_empty;    /* no body buffer free: body not inspected */
 } ps_app_stats;
 
 /* Creates the context; `cfg` and `sink` must outlive it. Reserves the HTTP
@@ -47,6 +50,9 @@ void ps_app_http_on_request(void *ctx, ps_http_tx *tx);
 void ps_app_http_on_body(void *ctx, ps_http_tx *tx, int dir, const uint8_t *data, size_t len);
 void ps_app_http_on_done(void *ctx, ps_http_tx *tx);
 void ps_app_http_on_timeout(void *ctx, ps_http_tx *tx);
+
+/* True when every body buffer is back in the pool (leak check for tests). */
+bool ps_app_bodies_idle(const ps_app_ctx *a);
 
 /* Checks the response-timeout ring as of `now` and asks the streams whose
  * requests are overdue to report them. */

@@ -6,6 +6,8 @@
 #include "decode.h"
 #include "flow.h"
 #include "http.h"
+#include "scan.h"
+#include "redis_out.h"
 
 #define PS_MAX_PORTS   32
 #define PS_MAX_OUTPUTS 8
@@ -19,6 +21,26 @@ typedef struct ps_port_set {
 /* Returns true when `port` is in `set`. */
 bool ps_port_set_has(const ps_port_set *set, uint16_t port);
 
+#define PS_MAX_NETS 64
+
+/* An address prefix ("198.18.0.0/15", "2001:db8::/32"); host bits are zero. */
+typedef struct ps_net {
+    ps_addr addr;
+    uint8_t prefix; /* 0..32 for IPv4, 0..128 for IPv6 */
+} ps_net;
+
+typedef struct ps_net_set {
+    ps_net nets[PS_MAX_NETS];
+    uint32_t count;
+} ps_net_set;
+
+/* Parses "ADDR" or "ADDR/LEN" into *out (host bits must be zero).
+ * PS_OK or PS_ERR_BAD_INPUT. */
+int ps_net_parse(const char *text, ps_net *out);
+
+/* Returns true when `a` lies in one of the prefixes of `set`. */
+bool ps_net_set_has(const ps_net_set *set, const ps_addr *a);
+
 typedef struct ps_config {
     /* [sensor] */
     char sensor_name[256]; /* default: gethostname() */
@@ -31,6 +53,28 @@ typedef struct ps_config {
     /* [docker] */
     ps_port_set docker_ports; /* default 2375, 2376, 4243 */
 
+    /* [kubelet], [kubeapi], [etcd] */
+    ps_port_set kubelet_ports; /* default 10255, 10250 */
+    ps_port_set kubeapi_ports; /* default 8080, 8001 */
+    ps_port_set etcd_ports;    /* default 2379 */
+
+    /* [http] request/response bodies kept for API inspection (app.c) */
+    uint32_t body_cap;  /* bytes kept per body (http.body_cap_kb), default 64 KiB */
+    uint32_t body_bufs; /* buffers per worker (http.pool_body_bufs), default 256 */
+
+    /* [secrets] */
+    char hmac_key[256]; /* fingerprint key; "" = generated into state_dir */
+
+    /* [tls] TLS to container ports (docs/detection.md, "TLS") */
+    ps_port_set tls_ports;    /* container TLS ports, default 2376, 2379, 6443, 10250 */
+    bool tls_alert_untrusted; /* detection for clients outside tls_trusted, default false */
+    ps_net_set tls_trusted;   /* trusted client networks, default none */
+
+    /* [ndpi] classification of flows no dissector claims */
+    bool ndpi_enabled;         /* default true */
+    uint32_t ndpi_max_packets; /* data segments fed per unclaimed flow, default 8 */
+    uint32_t ndpi_max_flows;   /* nDPI flow states at once, default 4096 */
+
     /* [detection] */
     uint32_t window_s;           /* aggregation window, default 300 */
     uint32_t update_interval_s;  /* min spacing of update records, default 60 */
@@ -38,13 +82,32 @@ typedef struct ps_config {
     uint32_t max_aggregates;     /* open aggregates, default 65536 */
     uint32_t max_urls;           /* distinct URLs listed per aggregate, default 8 */
 
+    /* [scan] */
+    ps_scan_config scan;
+    ps_port_set scan_ports; /* copied into scan.ports */
+
+    /* [trust] and [baseline]: expected clients */
+    ps_net_set trust_any, trust_docker, trust_kubelet, trust_kubeapi, trust_etcd;
+    int trust_mode;                  /* 0 drop discovery from trusted clients, 1 report as info */
+    uint32_t baseline_learn_s;       /* learning period, 0 = no baseline (default) */
+    char baseline_file[PS_PATH_MAX]; /* state file; "" = state_dir/baseline */
+    uint32_t baseline_max_pairs;     /* default 65536 */
+
+    /* [campaign] */
+    uint32_t campaign_max_sources; /* attacking sources followed, default 65536 */
+    uint32_t campaign_idle_s;      /* a campaign ends after this idle time, default 86400 */
+
     /* [output] */
     char outputs[PS_MAX_OUTPUTS][PS_PATH_MAX]; /* "-" = stdout, else a file path */
     uint32_t output_count;
 
+    /* [redis] */
+    ps_redis_config redis;
+
     /* [runtime] */
     int progress;  /* -1 auto (when stderr is a terminal), 0 off, 1 on */
     bool http_log; /* also write every HTTP exchange as an "http" record (--http-log) */
+    char state_dir[PS_PATH_MAX]; /* generated state (hmac.key), default /var/lib/portside */
 } ps_config;
 
 /* Fills `cfg` with every documented default (see config/portside.conf). */

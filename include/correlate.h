@@ -3,6 +3,7 @@
 #define PS_CORRELATE_H
 
 #include "ps_common.h"
+#include "campaign.h"
 #include "config.h"
 #include "event.h"
 #include "output.h"
@@ -28,6 +29,9 @@ typedef struct ps_aggregate {
     ps_event last;   /* most recent call, for the http and protocol objects */
     int64_t objects; /* most recent known object count, -1 none */
     uint32_t http_anomalies;
+    ps_campaign_info campaign; /* the source's campaign as of the latest call */
+    bool trusted;              /* client in a trusted network (trust.mode "info") */
+    int8_t new_client;         /* 1 outside the learned baseline, 0 inside, -1 unknown */
     uint32_t nurls;
     bool urls_overflow;
     /* Private: table links. */
@@ -50,7 +54,9 @@ typedef struct ps_correlator_stats {
     uint64_t aggregates_open;
     uint64_t aggregates_evicted; /* at max_aggregates, closed early */
     uint64_t format_errors;
-    uint64_t http_records; /* transaction log lines (http_log) */
+    uint64_t http_records;    /* transaction log lines (http_log) */
+    uint64_t scan_records;    /* scan detections written */
+    uint64_t trusted_dropped; /* discovery calls from trusted clients not reported */
     ps_rule_count by_rule[PS_CORR_MAX_RULES];
     uint32_t nrules;
 } ps_correlator_stats;
@@ -74,6 +80,18 @@ void ps_correlator_tick(ps_correlator *c, ps_time_us now);
 void ps_correlator_flush(ps_correlator *c, ps_time_us now);
 
 const ps_correlator_stats *ps_correlator_stats_get(const ps_correlator *c);
+
+/* Scan detector of `c` (for stats). */
+const struct ps_scan *ps_correlator_scan(const ps_correlator *c);
+
+/* Formats a scan report as a detection record (campaign may be NULL for
+ * the rate limiter's "suppressed" records). */
+struct ps_scan_report;
+int ps_scan_record_format(const struct ps_scan_report *r, const ps_campaign_info *campaign,
+                          const ps_config *cfg, const char *id, char *buf, size_t cap);
+
+/* Campaign table of `c` (for stats). */
+const ps_campaigns *ps_correlator_campaigns(const ps_correlator *c);
 
 /* Event sink that feeds `c`. */
 ps_event_sink ps_correlator_sink(ps_correlator *c);

@@ -7,6 +7,11 @@
 /* SHA-1 of data[0..len) into out[20]. Returns PS_OK or PS_ERR_STATE. */
 int ps_sha1(const uint8_t *data, size_t len, uint8_t out[20]);
 
+/* MD5 (JA3 fingerprints only, not for security) and SHA-256 of data[0..len)
+ * into out. Return PS_OK or PS_ERR_STATE. */
+int ps_md5(const uint8_t *data, size_t len, uint8_t out[16]);
+int ps_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+
 /* HMAC-SHA-256 of data under key into out[32]. Returns PS_OK or PS_ERR_STATE. */
 int ps_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t len,
                    uint8_t out[32]);

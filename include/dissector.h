@@ -13,7 +13,7 @@ struct ps_app_ctx;
 /* Probe results. */
 enum { PS_PROBE_NO = 0, PS_PROBE_YES = 1 }; /* or PS_ERR_NEED_MORE */
 
-/* A dissector of a TCP byte stream (HTTP/1.x now; TLS and HTTP/2 later).
+/* A dissector of a TCP byte stream (HTTP/1.x, TLS, the HTTP/2 preface).
  * Which one reads a stream is decided from the first client bytes (probe);
  * ports are hints only. State is state_size() bytes owned by the worker and
  * must begin with a ps_app_stream (app.h), which init() binds to the flow. */
@@ -35,6 +35,14 @@ typedef struct ps_stream_dissector {
     void (*expire)(void *state, ps_time_us now, ps_time_us timeout);
     /* The flow ends; release everything. */
     void (*close)(void *state, ps_time_us ts);
+    /* Optional (NULL when unused). ctx_new makes a per-worker context
+     * shared by this dissector's streams (pools, counters), NULL on
+     * allocation failure; ctx_free releases it after every stream closed.
+     * bind, called right after init, hands a stream that context and the
+     * worker's event sink, for dissectors that report without HTTP. */
+    void *(*ctx_new)(const struct ps_config *cfg);
+    void (*ctx_free)(void *ctx);
+    void (*bind)(void *state, void *ctx, ps_event_sink sink);
 } ps_stream_dissector;
 
 /* An API spoken over HTTP (Docker now; kubelet, API server, etcd later). */
@@ -59,6 +67,11 @@ extern const ps_app_dissector *const ps_app_dissectors[];
 
 /* Dissectors (each defined in its own file under dissectors/). */
 extern const ps_stream_dissector ps_dissector_http;
+extern const ps_stream_dissector ps_dissector_tls;
+extern const ps_stream_dissector ps_dissector_h2;
 extern const ps_app_dissector ps_dissector_docker;
+extern const ps_app_dissector ps_dissector_kubelet;
+extern const ps_app_dissector ps_dissector_kubeapi;
+extern const ps_app_dissector ps_dissector_etcd;
 
 #endif

@@ -46,7 +46,33 @@ typedef struct ps_rule {
 enum ps_event_kind {
     PS_EV_API_CALL = 1, /* a call an API dissector graded: aggregated into detections */
     PS_EV_HTTP,         /* any HTTP exchange, written as-is when http_log is on */
+    PS_EV_TLS,          /* a TLS handshake's metadata (tls); a detection only with a rule */
 };
+
+#define PS_TLS_SNI_MAX  256
+#define PS_TLS_ALPN_MAX 48
+
+/* TLS metadata of one connection (PS_EV_TLS, and the flow query in
+ * tls_hello.h). Versions and cipher are wire values, 0 = not seen. */
+typedef struct ps_tls_info {
+    char sni[PS_TLS_SNI_MAX];   /* server_name as sent (not validated) */
+    char alpn[PS_TLS_ALPN_MAX]; /* offered protocols, comma-joined, cut at the cap */
+    char ja3[33];               /* MD5 hex */
+    char ja4[40];               /* e.g. t13d1516h2_8daaf6152771_e5627efa2ab1 */
+    uint16_t client_version;    /* highest offered (supported_versions) */
+    uint16_t server_version;    /* chosen (ServerHello supported_versions) */
+    uint16_t cipher;            /* chosen cipher suite */
+    bool client_hello;          /* a ClientHello was parsed */
+    bool server_hello;          /* a ServerHello was parsed */
+} ps_tls_info;
+
+#define PS_EV_CMD_MAX     256
+#define PS_EV_ENV_SECRETS 4
+
+#define PS_EVF_TLS_PORT_PLAINTEXT 0x1u /* Go's "HTTP request to an HTTPS server" 400 */
+#define PS_EVF_UPGRADE            0x2u /* request asked for a stream upgrade */
+#define PS_EVF_BODY_TRUNCATED     0x4u /* request body longer than the kept prefix */
+#define PS_EVF_TOP_LEVEL_HOSTCFG  0x8u /* Docker create: host settings at the body's top level */
 
 /* One API call, graded. Plain value (no pointers into flow memory except to
  * static rules), so it can later cross a queue between threads. */
@@ -76,11 +102,46 @@ typedef struct ps_event {
     char server_api_version[32];  /* Api-Version response header */
     char server[PS_HTTP_VAL_MAX]; /* Server response header */
     int64_t objects;              /* items in a list answer, -1 unknown */
+
+    /* Who asked (client.h) and with which credentials (fingerprints only). */
+    char client_tool[32];    /* "docker-cli", "kubectl", "curl"..., "unknown" */
+    char client_version[48]; /* "" when the user agent has none */
+    char client_program[48]; /* client-go programs: the binary's name */
+    char auth_scheme[16];    /* Authorization scheme, "" when absent */
+    char auth_fp[32];        /* "hmac-sha256:<16 hex>" */
+    char registry_fp[32];    /* X-Registry-Auth fingerprint */
+
+    /* What the call touched (Kubernetes, etcd, Docker execution); "" = n/a. */
+    char k8s_namespace[64];
+    char pod[128];
+    char container[128];
+    char resource[48];    /* "pods", "secrets", "deployments"... */
+    char subresource[32]; /* "exec", "log", "token"... */
+    char verb[16];        /* "list", "get", "create", "watch"... */
+    char object_name[128];
+    char command[PS_EV_CMD_MAX]; /* exec / run / create command, spaces joined */
+    char image[128];
+    char escape[192];   /* escape settings found, comma-separated ("privileged,bind:/") */
+    char etcd_key[256]; /* etcd: decoded key (bytes outside printable ASCII as \xNN) */
+    char etcd_range_end[64];
+    struct {
+        char name[48]; /* environment variable whose value was fingerprinted */
+        char fp[32];
+    } env_secrets[PS_EV_ENV_SECRETS];
+    uint8_t n_env_secrets;
+    int8_t allowed; /* self-subject review answer: 1 allowed, 0 not, -1 unknown */
+    uint32_t flags; /* PS_EVF_* */
+
+    ps_tls_info tls; /* PS_EV_TLS */
 } ps_event;
 
 /* Where workers deliver events (the correlator today, a queue later). */
+struct ps_probe;
+
 typedef struct ps_event_sink {
     void (*submit)(void *ctx, const ps_event *ev);
+    /* Scan-relevant packet features (see scan.h); NULL when not wanted. */
+    void (*probe)(void *ctx, const struct ps_probe *pr);
     void *ctx;
 } ps_event_sink;
 

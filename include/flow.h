@@ -42,6 +42,11 @@ typedef struct ps_stream {
     bool synced;        /* next_seq is valid (handshake or first data seen) */
     bool peer_ack_known;
     uint32_t peer_ack; /* highest ACK the other side sent for this direction */
+    /* Last delivered bytes, kept only to check overlaps (ps_flow_keep_history). */
+    ps_seg *hist;       /* ring indexed by sequence number, or NULL */
+    uint32_t hist_end;  /* sequence number after the ring's newest byte */
+    uint16_t hist_len;  /* valid bytes in the ring, ending at hist_end */
+    uint8_t hist_state; /* private to reassembly.c */
 } ps_stream;
 
 /* One TCP connection. Flows live in an array reserved at start-up, so a
@@ -77,7 +82,8 @@ typedef struct ps_flow {
 
 /* Callbacks through which the flow table hands stream content out. All run
  * synchronously inside ps_flow_process()/ps_flow_expire()/ps_flow_flush()
- * and must not call back into the same table. During on_data and on_gap,
+ * and must not call back into the same table (ps_flow_keep_history() is the
+ * exception). During on_data and on_gap,
  * f->stream[dir].next_seq is the sequence number of the first byte. */
 typedef struct ps_flow_callbacks {
     /* In-order bytes of direction `dir`; `data` is valid only during the call. */
@@ -122,8 +128,9 @@ typedef struct ps_flow_stats {
     uint64_t midstream;
     uint64_t syn_cached; /* SYNs held in the SYN cache, not as flows */
     uint64_t syn_cache_evicted;
-    uint64_t retransmitted; /* segments wholly already delivered */
-    uint64_t overlaps;      /* overlaps with identical bytes */
+    uint64_t retransmitted;       /* segments wholly already delivered */
+    uint64_t overlaps;            /* overlaps with identical bytes */
+    uint64_t history_unavailable; /* directions denied a history chunk (pool low) */
     uint64_t ooo_segments;
     uint64_t gap_bytes;
     uint64_t mem_in_use;
@@ -158,6 +165,19 @@ void ps_flow_expire(ps_flow_table *t, ps_time_us now);
 void ps_flow_flush(ps_flow_table *t, int reason, ps_time_us now);
 
 const ps_flow_stats *ps_flow_table_stats(const ps_flow_table *t);
+
+/* Turns the delivered-bytes history of both directions of `f` on or off.
+ * With it, a segment overlapping data already delivered is compared with
+ * the last 2 KiB delivered: different bytes count PS_FA_OVERLAP_DIFFERENT
+ * once per segment, identical ones `overlaps` (`retransmitted` alone when
+ * wholly delivered); the delivered bytes stay (Linux policy). It costs one
+ * segment pool chunk per direction, taken at the next delivery unless that
+ * would leave less than a quarter of the pool to out-of-order data (then
+ * counted in history_unavailable, and no history until turned on again),
+ * and returned when the direction closes, the flow ends or history is
+ * turned off. Without it nothing is copied. May be called from on_data and
+ * on_gap (the one call back into the table allowed there). */
+void ps_flow_keep_history(ps_flow_table *t, ps_flow *f, bool on);
 
 /* Stable dotted name of anomaly `a` (e.g. "stream.overlap_different"). */
 const char *ps_flow_anomaly_name(int a);

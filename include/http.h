@@ -4,11 +4,11 @@
 
 #include "ps_common.h"
 
-#define PS_HTTP_METHOD_MAX 24
-#define PS_HTTP_URL_MAX 1024
-#define PS_HTTP_HOST_MAX 256
-#define PS_HTTP_UA_MAX 256
-#define PS_HTTP_VAL_MAX 96
+#define PS_HTTP_METHOD_MAX    24
+#define PS_HTTP_URL_MAX       1024
+#define PS_HTTP_HOST_MAX      256
+#define PS_HTTP_UA_MAX        256
+#define PS_HTTP_VAL_MAX       96
 #define PS_HTTP_COUNT_KEY_MAX 16
 
 /* Anomalies, as bits in ps_http_tx.anomalies and counters in ps_http_stats. */
@@ -19,27 +19,27 @@ enum ps_http_anomaly {
     PS_HA_HEADER_TOO_LONG,          /* header block over the cap */
     PS_HA_TOO_MANY_HEADERS,
     PS_HA_HEADER_NO_COLON,
-    PS_HA_HEADER_FOLDED,          /* obsolete line folding */
-    PS_HA_DUPLICATE_CL,           /* repeated Content-Length, same value */
-    PS_HA_CONFLICTING_CL,         /* repeated Content-Length, different values */
-    PS_HA_INVALID_CL,             /* not a decimal number / overflow */
-    PS_HA_TE_AND_CL,              /* Transfer-Encoding together with Content-Length */
-    PS_HA_TE_UNKNOWN,             /* Transfer-Encoding other than chunked */
-    PS_HA_CHUNK_INVALID,          /* bad chunk size line */
-    PS_HA_CHUNK_EXTENSION,        /* chunk extension present */
-    PS_HA_HOST_MISSING,           /* HTTP/1.1 request without Host */
-    PS_HA_HOST_AMBIGUOUS,         /* several Host headers, or absolute URI host differs */
-    PS_HA_URL_TRUNCATED,          /* target longer than PS_HTTP_URL_MAX */
-    PS_HA_BARE_LF,                /* LF without CR as line end */
+    PS_HA_HEADER_FOLDED,   /* obsolete line folding */
+    PS_HA_DUPLICATE_CL,    /* repeated Content-Length, same value */
+    PS_HA_CONFLICTING_CL,  /* repeated Content-Length, different values */
+    PS_HA_INVALID_CL,      /* not a decimal number / overflow */
+    PS_HA_TE_AND_CL,       /* Transfer-Encoding together with Content-Length */
+    PS_HA_TE_UNKNOWN,      /* Transfer-Encoding other than chunked */
+    PS_HA_CHUNK_INVALID,   /* bad chunk size line */
+    PS_HA_CHUNK_EXTENSION, /* chunk extension present */
+    PS_HA_HOST_MISSING,    /* HTTP/1.1 request without Host */
+    PS_HA_HOST_AMBIGUOUS,  /* several Host headers, or absolute URI host differs */
+    PS_HA_URL_TRUNCATED,   /* target longer than PS_HTTP_URL_MAX */
+    PS_HA_BARE_LF,         /* LF without CR as line end */
     PS_HA_NUL_IN_HEADER,
-    PS_HA_RESPONSE_INVALID,       /* unparsable status line */
-    PS_HA_UNMATCHED_RESPONSE,     /* response with no request waiting */
-    PS_HA_PIPELINE_CAP,           /* too many outstanding requests */
-    PS_HA_BODY_TRUNCATED,         /* connection ended inside a body */
-    PS_HA_GZIP_ERROR,             /* Content-Encoding gzip that failed to inflate */
-    PS_HA_GZIP_BOMB,              /* inflated size beyond the cap */
-    PS_HA_GAP,                    /* bytes lost inside the HTTP stream */
-    PS_HA_JUNK_BEFORE_REQUEST,    /* bytes skipped to find a request line */
+    PS_HA_RESPONSE_INVALID,    /* unparsable status line */
+    PS_HA_UNMATCHED_RESPONSE,  /* response with no request waiting */
+    PS_HA_PIPELINE_CAP,        /* too many outstanding requests */
+    PS_HA_BODY_TRUNCATED,      /* connection ended inside a body */
+    PS_HA_GZIP_ERROR,          /* Content-Encoding gzip that failed to inflate */
+    PS_HA_GZIP_BOMB,           /* inflated size beyond the cap */
+    PS_HA_GAP,                 /* bytes lost inside the HTTP stream */
+    PS_HA_JUNK_BEFORE_REQUEST, /* bytes skipped to find a request line */
     PS_HA_MAX
 };
 
@@ -47,6 +47,19 @@ enum ps_http_anomaly {
  * on_request). NONE: not at all; ARRAY: elements of a top-level array;
  * KEY: elements of the array that is the value of top-level key count_key. */
 enum ps_http_count_mode { PS_COUNT_NONE = 0, PS_COUNT_ARRAY, PS_COUNT_KEY };
+
+/* A body kept by the API layer from its preallocated pool: at most cap
+ * bytes of it; truncated when more arrived. The HTTP layer never touches it. */
+typedef struct ps_http_body {
+    uint8_t *data; /* NULL: not kept */
+    uint32_t len, cap;
+    bool truncated;
+} ps_http_body;
+
+/* Bits of ps_http_tx.resp_hdrs. */
+#define PS_HTTP_RH_AUDIT_ID 0x1u /* Audit-Id (kube-apiserver) */
+#define PS_HTTP_RH_K8S_PF   0x2u /* X-Kubernetes-Pf-* (API priority and fairness) */
+#define PS_HTTP_RH_ETCD     0x4u /* X-Etcd-Cluster-Id / X-Etcd-Index */
 
 /* One request/response exchange. Strings are NUL-terminated copies of the
  * wire bytes (cut at their cap, never decoded), so they outlive packets. */
@@ -91,6 +104,19 @@ typedef struct ps_http_tx {
     uint32_t app_route;
     uint32_t app_flags;
 
+    /* The parsed request head, valid only during the on_request callback
+     * (NULL otherwise): lets the API layer read any header (Authorization,
+     * Accept, X-Registry-Auth) without the HTTP layer copying long values. */
+    const struct ps_http_head *req_head;
+    /* Response headers that mark an API server (PS_HTTP_RH_*). */
+    uint32_t resp_hdrs;
+    /* Secrets seen in the request, as fingerprints (set by the API layer). */
+    char auth_scheme[16]; /* Authorization scheme ("Bearer", "Basic"), "" none */
+    char auth_fp[32];     /* "hmac-sha256:<16 hex>" of the Authorization value */
+    char registry_fp[32]; /* same, of X-Registry-Auth */
+    /* Bodies kept by the API layer (app.c's pool; PS_HTTP_WANT_*_BODY). */
+    ps_http_body req_body, resp_body;
+
     bool response_seen; /* status line + headers parsed */
     bool timeout_reported;
 } ps_http_tx;
@@ -114,7 +140,7 @@ typedef struct ps_http_callbacks {
     void *ctx;
 } ps_http_callbacks;
 
-#define PS_HTTP_WANT_REQ_BODY 0x1u
+#define PS_HTTP_WANT_REQ_BODY  0x1u
 #define PS_HTTP_WANT_RESP_BODY 0x2u
 
 typedef struct ps_http_config {

@@ -55,10 +55,16 @@ void ps_stream_fin(ps_reasm *r, ps_flow *f, int dir, uint32_t fin_seq, ps_time_u
  * peer has acknowledged behind a hole is delivered, the hole a gap. */
 void ps_stream_ack(ps_reasm *r, ps_flow *f, int dir, uint32_t ack, ps_time_us ts);
 
-/* Delivers everything queued (holes become gaps) and closes the direction. */
+/* Delivers everything queued (holes become gaps), returns the history
+ * chunk and closes the direction. */
 void ps_stream_flush(ps_reasm *r, ps_flow *f, int dir, ps_time_us ts);
 
-/* Returns the stream's chunks to the pool without delivering them. */
+/* Returns the stream's chunks to the pool without delivering them, the
+ * history chunk included (history stays wanted). */
 void ps_stream_release(ps_reasm *r, ps_stream *s);
+
+/* Wants (on) or drops (off) the delivered-bytes history of one direction;
+ * see ps_flow_keep_history(). The chunk is taken at the next delivery. */
+void ps_stream_keep_history(ps_reasm *r, ps_stream *s, bool on);
 
 #endif

@@ -43,4 +43,11 @@ const ps_flow_stats *ps_worker_flow_stats(const ps_worker *w);
 const ps_http_stats *ps_worker_http_stats(const ps_worker *w);
 const ps_app_stats *ps_worker_app_stats(const ps_worker *w);
 
+/* Stream dissector d's per-worker context (e.g. for ps_tls_stats_get), or NULL. */
+const void *ps_worker_dissector_ctx(const ps_worker *w, const ps_stream_dissector *d);
+
+/* The nDPI adapter of this worker (ndpi_adapter.h), NULL when disabled. */
+struct ps_ndpi;
+const struct ps_ndpi *ps_worker_ndpi(const ps_worker *w);
+
 #endif

@@ -65,6 +65,7 @@ step cli tests/cli/run.sh "$root/build-test/release/portside"
 if [ -x tests/peers/run.sh ]; then
     step peers tests/peers/run.sh "$root/build-test/release/portside"
 fi
+step redis tests/redis/run.sh "$root/build-test/release/portside"
 step build-asan build "$root/build-test/asan" -DCMAKE_BUILD_TYPE=Debug -DPS_SANITIZE=ON
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step unit-asan unit "$root/build-test/asan"

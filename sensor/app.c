@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "app.h"
+#include "client.h"
+#include "http_parse.h"
+#include "secrets.h"
 
 #define PS_PENDING_SLOTS      65536u /* power of two */
 #define PS_SERVER_CACHE_SLOTS 4096u
@@ -28,6 +31,9 @@ struct ps_app_ctx {
     pending *ring;
     uint32_t head, tail; /* ring indices, tail - head = used */
     server_slot *servers;
+    uint8_t *body_mem;   /* body_bufs buffers of body_cap bytes, reserved once */
+    uint8_t **body_free; /* free list (stack) */
+    uint32_t body_nfree;
     ps_app_stats stats;
 };
 
@@ -41,10 +47,15 @@ ps_app_ctx *ps_app_new(const ps_config *cfg, ps_event_sink sink)
     a->http_pool = ps_http_pool_new(&cfg->http);
     a->ring = calloc(PS_PENDING_SLOTS, sizeof(*a->ring));
     a->servers = calloc(PS_SERVER_CACHE_SLOTS, sizeof(*a->servers));
-    if (!a->http_pool || !a->ring || !a->servers) {
+    a->body_mem = malloc((size_t)cfg->body_bufs * cfg->body_cap);
+    a->body_free = calloc(cfg->body_bufs, sizeof(*a->body_free));
+    if (!a->http_pool || !a->ring || !a->servers || !a->body_mem || !a->body_free) {
         ps_app_free(a);
         return NULL;
     }
+    for (uint32_t i = 0; i < cfg->body_bufs; i++)
+        a->body_free[a->body_nfree++] = a->body_mem + (size_t)i * cfg->body_cap;
+    ps_secrets_configure(cfg->hmac_key, cfg->state_dir);
     return a;
 }
 
@@ -56,6 +67,8 @@ void ps_app_free(ps_app_ctx *a)
         ps_http_pool_free(a->http_pool);
     free(a->ring);
     free(a->servers);
+    free(a->body_mem);
+    free(a->body_free);
     free(a);
 }
 
@@ -139,6 +152,31 @@ static void push_pending(ps_app_ctx *a, ps_app_stream *s, ps_time_us req_ts)
     a->tail++;
 }
 
+bool ps_app_bodies_idle(const ps_app_ctx *a)
+{
+    return a->body_nfree == a->cfg->body_bufs;
+}
+
+/* Fingerprints the credentials of a request head, so records can show
+ * reuse without carrying the secret. */
+static void fingerprint_credentials(ps_http_tx *tx)
+{
+    const ps_http_head *h = tx->req_head;
+    for (uint32_t i = 0; h && i < h->num_hdrs; i++) {
+        const ps_http_hdr *x = &h->hdrs[i];
+        if (ps_http_hdr_is(x, "authorization") && !tx->auth_fp[0]) {
+            uint32_t n = 0;
+            while (n < x->value_len && x->value[n] != ' ' && n + 1 < sizeof(tx->auth_scheme))
+                n++;
+            memcpy(tx->auth_scheme, x->value, n);
+            tx->auth_scheme[n] = '\0';
+            ps_secret_fingerprint(x->value, x->value_len, tx->auth_fp, sizeof(tx->auth_fp));
+        } else if (ps_http_hdr_is(x, "x-registry-auth") && !tx->registry_fp[0]) {
+            ps_secret_fingerprint(x->value, x->value_len, tx->registry_fp, sizeof(tx->registry_fp));
+        }
+    }
+}
+
 void ps_app_http_on_request(void *ctx, ps_http_tx *tx)
 {
     ps_app_stream *s = ctx;
@@ -153,6 +191,7 @@ void ps_app_http_on_request(void *ctx, ps_http_tx *tx)
     }
     if (s->api) {
         tx->app_desc = s->api;
+        fingerprint_credentials(tx); /* API traffic only: other HTTP never needs the key */
         s->api->on_request(tx);
     }
     push_pending(a, s, tx->req_ts);
@@ -160,11 +199,40 @@ void ps_app_http_on_request(void *ctx, ps_http_tx *tx)
 
 void ps_app_http_on_body(void *ctx, ps_http_tx *tx, int dir, const uint8_t *data, size_t len)
 {
-    (void)ctx;
-    (void)tx;
-    (void)dir;
-    (void)data;
-    (void)len; /* no API keeps bodies yet (container create inspection comes later) */
+    ps_app_stream *s = ctx;
+    ps_app_ctx *a = s->app;
+    ps_http_body *b = dir ? &tx->resp_body : &tx->req_body;
+    if (len == 0 || (b->truncated && !b->data))
+        return;
+    if (!b->data) {
+        if (a->body_nfree == 0) {
+            a->stats.body_pool_empty++;
+            b->truncated = true; /* not kept at all */
+            return;
+        }
+        b->data = a->body_free[--a->body_nfree];
+        b->cap = a->cfg->body_cap;
+        b->len = 0;
+        a->stats.bodies_kept++;
+    }
+    size_t room = b->cap - b->len;
+    size_t n = len < room ? len : room;
+    memcpy(b->data + b->len, data, n);
+    b->len += (uint32_t)n;
+    if (n < len && !b->truncated) {
+        b->truncated = true;
+        a->stats.bodies_truncated++;
+    }
+}
+
+static void release_bodies(ps_app_ctx *a, ps_http_tx *tx)
+{
+    ps_http_body *bodies[2] = {&tx->req_body, &tx->resp_body};
+    for (int i = 0; i < 2; i++) {
+        if (bodies[i]->data && a->body_nfree < a->cfg->body_bufs)
+            a->body_free[a->body_nfree++] = bodies[i]->data;
+        memset(bodies[i], 0, sizeof(*bodies[i]));
+    }
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -235,9 +303,40 @@ static void report(ps_app_stream *s, ps_http_tx *tx, bool timeout)
     memset(&ev, 0, sizeof(ev));
     ev.kind = PS_EV_API_CALL;
     ev.objects = -1;
-    if (!s->api->on_done(tx, &ev))
-        return;
+    ev.allowed = -1;
+    if (!s->api->on_done(tx, &ev)) {
+        /* A port claim can be wrong (a Docker daemon on 8080): another
+         * API's signature in the answer takes the flow over. */
+        const ps_app_dissector *other = NULL;
+        for (int i = 0; tx->response_seen && !other && ps_app_dissectors[i]; i++)
+            if (ps_app_dissectors[i] != s->api &&
+                ps_app_dissectors[i]->probe_response(tx) == PS_PROBE_YES)
+                other = ps_app_dissectors[i];
+        if (!other)
+            return;
+        claim(s, other);
+        remember_server(a, s->flow, other);
+        tx->app_desc = other;
+        tx->app_flags = 0;
+        tx->count_mode = PS_COUNT_NONE;
+        other->on_request(tx);
+        tx->json_items = -1; /* counted for the wrong API: unknown */
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = PS_EV_API_CALL;
+        ev.objects = -1;
+        ev.allowed = -1;
+        if (!other->on_done(tx, &ev))
+            return;
+    }
     fill_tuple(&ev, s, tx);
+    ps_client_id cid;
+    ps_client_identify(tx->user_agent, ev.rule ? ev.rule->app : "", tx->url, &cid);
+    copy_str(ev.client_tool, sizeof(ev.client_tool), cid.tool);
+    copy_str(ev.client_version, sizeof(ev.client_version), cid.version);
+    copy_str(ev.client_program, sizeof(ev.client_program), cid.program);
+    copy_str(ev.auth_scheme, sizeof(ev.auth_scheme), tx->auth_scheme);
+    copy_str(ev.auth_fp, sizeof(ev.auth_fp), tx->auth_fp);
+    copy_str(ev.registry_fp, sizeof(ev.registry_fp), tx->registry_fp);
     if (timeout) {
         ev.outcome = PS_OUTCOME_UNKNOWN;
         ev.done_ts = tx->req_ts + (ps_time_us)a->cfg->response_timeout_s * PS_USEC_PER_SEC;
@@ -251,7 +350,9 @@ static void report(ps_app_stream *s, ps_http_tx *tx, bool timeout)
 
 void ps_app_http_on_done(void *ctx, ps_http_tx *tx)
 {
-    report(ctx, tx, false);
+    ps_app_stream *s = ctx;
+    report(s, tx, false);
+    release_bodies(s->app, tx);
 }
 
 void ps_app_http_on_timeout(void *ctx, ps_http_tx *tx)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <libconfig.h>
 
 #include "config.h"
@@ -21,6 +22,65 @@ bool ps_port_set_has(const ps_port_set *set, uint16_t port)
     for (uint32_t i = 0; i < n; i++)
         if (set->ports[i] == port)
             return true;
+    return false;
+}
+
+int ps_net_parse(const char *text, ps_net *out)
+{
+    char buf[64];
+    const char *slash = strchr(text, '/');
+    size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+    long prefix = -1;
+
+    if (alen == 0 || alen >= sizeof(buf))
+        return PS_ERR_BAD_INPUT;
+    memcpy(buf, text, alen);
+    buf[alen] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, buf, out->addr.bytes) == 1)
+        out->addr.family = 4;
+    else if (inet_pton(AF_INET6, buf, out->addr.bytes) == 1)
+        out->addr.family = 6;
+    else
+        return PS_ERR_BAD_INPUT;
+    long max = out->addr.family == 4 ? 32 : 128;
+    if (slash) {
+        const char *p = slash + 1;
+        if (*p < '0' || *p > '9' || strlen(p) > 3)
+            return PS_ERR_BAD_INPUT;
+        prefix = 0;
+        for (; *p; p++) {
+            if (*p < '0' || *p > '9')
+                return PS_ERR_BAD_INPUT;
+            prefix = prefix * 10 + (*p - '0');
+        }
+        if (prefix > max)
+            return PS_ERR_BAD_INPUT;
+    } else {
+        prefix = max;
+    }
+    out->prefix = (uint8_t)prefix;
+    for (long bit = prefix; bit < max; bit++) /* host bits must be zero */
+        if (out->addr.bytes[bit / 8] & (0x80u >> (bit % 8)))
+            return PS_ERR_BAD_INPUT;
+    return PS_OK;
+}
+
+bool ps_net_set_has(const ps_net_set *set, const ps_addr *a)
+{
+    uint32_t n = PS_MIN(set->count, (uint32_t)PS_MAX_NETS);
+
+    for (uint32_t i = 0; i < n; i++) {
+        const ps_net *net = &set->nets[i];
+        if (net->addr.family != a->family)
+            continue;
+        unsigned full = net->prefix / 8u, rest = net->prefix % 8u;
+        if (memcmp(net->addr.bytes, a->bytes, full) != 0)
+            continue;
+        if (rest && ((net->addr.bytes[full] ^ a->bytes[full]) & (0xFFu << (8 - rest)) & 0xFFu))
+            continue;
+        return true;
+    }
     return false;
 }
 
@@ -41,15 +101,44 @@ void ps_config_default(ps_config *cfg)
     cfg->docker_ports.ports[1] = 2376;
     cfg->docker_ports.ports[2] = 4243;
     cfg->docker_ports.count = 3;
+    cfg->kubelet_ports.ports[0] = 10255;
+    cfg->kubelet_ports.ports[1] = 10250;
+    cfg->kubelet_ports.count = 2;
+    cfg->kubeapi_ports.ports[0] = 8080;
+    cfg->kubeapi_ports.ports[1] = 8001;
+    cfg->kubeapi_ports.count = 2;
+    cfg->etcd_ports.ports[0] = 2379;
+    cfg->etcd_ports.count = 1;
+    cfg->body_cap = 64u * 1024u;
+    cfg->body_bufs = 256;
+    strcpy(cfg->state_dir, "/var/lib/portside");
+
+    cfg->tls_ports.ports[0] = 2376;
+    cfg->tls_ports.ports[1] = 2379;
+    cfg->tls_ports.ports[2] = 6443;
+    cfg->tls_ports.ports[3] = 10250;
+    cfg->tls_ports.count = 4;
+    cfg->tls_alert_untrusted = false;
+
+    cfg->ndpi_enabled = true;
+    cfg->ndpi_max_packets = 8;
+    cfg->ndpi_max_flows = 4096;
 
     cfg->window_s = 300;
     cfg->update_interval_s = 60;
     cfg->response_timeout_s = 5;
     cfg->max_aggregates = 65536;
     cfg->max_urls = 8;
+    ps_scan_config_default(&cfg->scan);
+    cfg->scan_ports.count = PS_MIN(cfg->scan.nports, (uint32_t)PS_MAX_PORTS);
+    memcpy(cfg->scan_ports.ports, cfg->scan.ports, cfg->scan_ports.count * sizeof(uint16_t));
+    cfg->baseline_max_pairs = 65536;
+    cfg->campaign_max_sources = 65536;
+    cfg->campaign_idle_s = 86400;
 
     cfg->output_count = 0;
     cfg->progress = -1;
+    ps_redis_config_default(&cfg->redis);
 }
 
 /* ---- error collection ---------------------------------------------------- */
@@ -254,6 +343,8 @@ typedef enum key_type {
     KT_NAME,  /* string of min..max bytes into char[max + 1] */
     KT_PORTS, /* array of min..max ports into a ps_port_set */
     KT_PATHS, /* array of min..max paths into outputs[] / output_count */
+    KT_BOOL,  /* true/false into a bool */
+    KT_NETS,  /* array of min..max "addr/len" strings into a ps_net_set */
 } key_type;
 
 typedef struct enum_val {
@@ -272,7 +363,12 @@ typedef struct key_def {
 
 static const enum_val checksum_enums[] = {
     {"auto", PS_CSUM_AUTO}, {"yes", PS_CSUM_YES}, {"no", PS_CSUM_NO}, {NULL, 0}};
+static const enum_val trust_enums[] = {{"drop", 0}, {"info", 1}, {NULL, 0}};
 static const enum_val progress_enums[] = {{"auto", -1}, {"on", 1}, {"off", 0}, {NULL, 0}};
+static const enum_val fsync_enums[] = {{"always", PS_FSYNC_ALWAYS},
+                                       {"interval", PS_FSYNC_INTERVAL},
+                                       {"never", PS_FSYNC_NEVER},
+                                       {NULL, 0}};
 
 #define OFF(f) offsetof(ps_config, f)
 #define U32(g, k, lo, hi, sc, f)                                                                   \
@@ -311,18 +407,81 @@ static const key_def schema[] = {
     U32("http", "pool_txs", 16, 10000000, 1, http.pool_txs),
     U32("http", "pool_head_bufs", 1, 1000000, 1, http.pool_head_bufs),
     U32("http", "pool_inflaters", 1, 65536, 1, http.pool_inflaters),
+    U32("http", "body_cap_kb", 1, 16384, 1024, body_cap),
+    U32("http", "pool_body_bufs", 1, 1000000, 1, body_bufs),
 
     {"docker", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(docker_ports), NULL},
+    {"kubelet", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(kubelet_ports), NULL},
+    {"kubeapi", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(kubeapi_ports), NULL},
+    {"etcd", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(etcd_ports), NULL},
+    {"secrets", "hmac_key", KT_NAME, 16, 255, 1, OFF(hmac_key), NULL},
+
+    {"tls", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(tls_ports), NULL},
+    {"tls", "alert_untrusted", KT_BOOL, 0, 1, 1, OFF(tls_alert_untrusted), NULL},
+    {"tls", "trusted_networks", KT_NETS, 0, PS_MAX_NETS, 1, OFF(tls_trusted), NULL},
+
+    {"ndpi", "enabled", KT_BOOL, 0, 1, 1, OFF(ndpi_enabled), NULL},
+    U32("ndpi", "max_packets", 1, 64, 1, ndpi_max_packets),
+    U32("ndpi", "max_flows", 16, 10000000, 1, ndpi_max_flows),
 
     U32("detection", "window_s", 10, 86400, 1, window_s),
     U32("detection", "update_interval_s", 1, 86400, 1, update_interval_s),
     U32("detection", "response_timeout_s", 1, 3600, 1, response_timeout_s),
     U32("detection", "max_aggregates", 16, 10000000, 1, max_aggregates),
     U32("detection", "max_urls", 1, 64, 1, max_urls),
+    {"scan", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(scan_ports), NULL},
+    U32("scan", "horizontal_hosts", 2, 1000000, 1, scan.horizontal_hosts),
+    U32("scan", "vertical_ports", 2, 65535, 1, scan.vertical_ports),
+    U32("scan", "window_s", 10, 86400, 1, scan.window_s),
+    U32("scan", "idle_timeout_s", 60, 2592000, 1, scan.idle_timeout_s),
+    U32("scan", "max_sources", 16, 10000000, 1, scan.max_sources),
+    U32("scan", "exact_targets", 1, 4096, 1, scan.exact_targets),
+    U32("scan", "hll_bits", 4, 16, 1, scan.hll_bits),
+    U32("scan", "hll_sketches", 1, 1000000, 1, scan.hll_sketches),
+    U32("scan", "fingerprint_packets", 2, 4, 1, scan.fingerprint_k),
+    U32("scan", "report_rate", 1, 100000, 1, scan.report_rate),
+    U32("scan", "report_burst", 1, 1000000, 1, scan.report_burst),
+    U32("scan", "suppressed_interval_s", 1, 86400, 1, scan.suppressed_interval_s),
+    U64("scan", "memcap_mb", 1, 65536, 1024 * 1024, scan.memcap),
+    U64("scan", "hash_seed", 0, INT64_MAX, 1, scan.hash_key[0]),
+    {"trust", "any", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_any), NULL},
+    {"trust", "docker", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_docker), NULL},
+    {"trust", "kubelet", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_kubelet), NULL},
+    {"trust", "kubeapi", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_kubeapi), NULL},
+    {"trust", "etcd", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_etcd), NULL},
+    {"trust", "mode", KT_ENUM, 0, 0, 1, OFF(trust_mode), trust_enums},
+    U32("baseline", "learn_s", 0, 31536000, 1, baseline_learn_s),
+    {"baseline", "file", KT_NAME, 1, PS_PATH_MAX - 1, 1, OFF(baseline_file), NULL},
+    U32("baseline", "max_pairs", 16, 10000000, 1, baseline_max_pairs),
+    U32("campaign", "max_sources", 16, 10000000, 1, campaign_max_sources),
+    U32("campaign", "idle_timeout_s", 60, 2592000, 1, campaign_idle_s),
 
     {"output", "paths", KT_PATHS, 1, PS_MAX_OUTPUTS, 1, OFF(outputs), NULL},
 
     {"runtime", "progress", KT_ENUM, 0, 0, 1, OFF(progress), progress_enums},
+
+    /* [redis]: string maxima are the field sizes - 1 (PS_REDIS_NAME_MAX, PS_REDIS_PATH_MAX). */
+    {"redis", "channel", KT_NAME, 1, 255, 1, OFF(redis.channel), NULL},
+    {"redis", "stream", KT_NAME, 1, 255, 1, OFF(redis.stream), NULL},
+    {"redis", "stats_stream", KT_NAME, 1, 255, 1, OFF(redis.stats_stream), NULL},
+    U32("redis", "stream_maxlen", 0, 1000000000, 1, redis.stream_maxlen),
+    {"redis", "publish", KT_BOOL, 0, 1, 1, OFF(redis.publish), NULL},
+    {"redis", "xadd", KT_BOOL, 0, 1, 1, OFF(redis.xadd), NULL},
+    {"redis", "password", KT_NAME, 0, 255, 1, OFF(redis.password), NULL},
+    {"redis", "password_env", KT_NAME, 0, 255, 1, OFF(redis.password_env), NULL},
+    {"redis", "ca_file", KT_NAME, 0, 1023, 1, OFF(redis.ca_file), NULL},
+    {"redis", "cert_file", KT_NAME, 0, 1023, 1, OFF(redis.cert_file), NULL},
+    {"redis", "key_file", KT_NAME, 0, 1023, 1, OFF(redis.key_file), NULL},
+    {"redis", "verify_hostname", KT_BOOL, 0, 1, 1, OFF(redis.verify_hostname), NULL},
+    U32("redis", "connect_timeout_ms", 10, 600000, 1, redis.connect_timeout_ms),
+    U32("redis", "command_timeout_ms", 10, 600000, 1, redis.command_timeout_ms),
+    U32("redis", "queue_size", 16, 262144, 1, redis.queue_size),
+    {"redis", "spool_dir", KT_NAME, 0, 1023, 1, OFF(redis.spool_dir), NULL},
+    U64("redis", "spool_max_mb", 1, 1048576, 1u << 20, redis.spool_max_bytes),
+    {"redis", "fsync", KT_ENUM, 0, 0, 1, OFF(redis.fsync), fsync_enums},
+    U32("redis", "fsync_interval_ms", 1, 3600000, 1, redis.fsync_interval_ms),
+    U32("redis", "flush_timeout_s", 0, 3600, 1, redis.flush_timeout_s),
+    {"runtime", "state_dir", KT_NAME, 1, PS_PATH_MAX - 1, 1, OFF(state_dir), NULL},
 };
 
 static bool group_known(const char *g)
@@ -508,6 +667,49 @@ static void apply_paths(const load_ctx *lc, const key_def *d, const config_setti
     cfg->output_count = (uint32_t)n;
 }
 
+static void apply_bool(const load_ctx *lc, const key_def *d, const config_setting_t *s)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+        err_add(lc->err, line_of(s), "'%s.%s' must be true or false", d->group, d->key);
+        return;
+    }
+    bool v = config_setting_get_bool(s) != 0;
+    memcpy((char *)lc->cfg + d->off, &v, sizeof(v));
+}
+
+static void apply_nets(const load_ctx *lc, const key_def *d, const config_setting_t *s)
+{
+    ps_net_set set;
+    int n = is_collection(s) ? config_setting_length(s) : -1;
+    bool ok = true;
+
+    if (n < d->min || n > d->max) {
+        err_add(lc->err, line_of(s),
+                "'%s.%s' must be an array of %" PRId64 " to %" PRId64
+                " strings such as \"10.0.0.0/8\"",
+                d->group, d->key, d->min, d->max);
+        return;
+    }
+    memset(&set, 0, sizeof(set));
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *str = e != NULL && config_setting_type(e) == CONFIG_TYPE_STRING
+                              ? config_setting_get_string(e)
+                              : NULL;
+        if (str == NULL || ps_net_parse(str, &set.nets[set.count]) != PS_OK) {
+            err_add(lc->err, line_of(e != NULL ? e : s),
+                    "'%s.%s' entry %d must be an address or prefix with zero host bits, such as "
+                    "\"10.0.0.0/8\" or \"2001:db8::/32\"",
+                    d->group, d->key, i + 1);
+            ok = false;
+            continue;
+        }
+        set.count++;
+    }
+    if (ok)
+        memcpy((char *)lc->cfg + d->off, &set, sizeof(set));
+}
+
 static void apply(const load_ctx *lc, const key_def *d, const config_setting_t *s)
 {
     switch (d->type) {
@@ -526,6 +728,12 @@ static void apply(const load_ctx *lc, const key_def *d, const config_setting_t *
         break;
     case KT_PATHS:
         apply_paths(lc, d, s);
+        break;
+    case KT_BOOL:
+        apply_bool(lc, d, s);
+        break;
+    case KT_NETS:
+        apply_nets(lc, d, s);
         break;
     }
 }

@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "correlate.h"
 #include "crypto.h"
+#include "scan.h"
 #include "slab.h"
 
 #define PS_RECORD_MAX 16384
@@ -16,6 +18,10 @@ struct ps_correlator {
     ps_aggregate **buckets;
     uint32_t nbuckets;             /* power of two */
     ps_aggregate *oldest, *newest; /* creation order = window-end order */
+    ps_campaigns *campaigns;
+    ps_scan *scan;
+    ps_baseline *baseline;
+    ps_time_us last_scan_tick;
     ps_correlator_stats stats;
     char line[PS_RECORD_MAX];
 };
@@ -53,7 +59,17 @@ ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out)
     while (c->nbuckets < cfg->max_aggregates && c->nbuckets < (1u << 24))
         c->nbuckets <<= 1;
     c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
-    if (!c->buckets) {
+    c->campaigns = ps_campaigns_new(cfg->campaign_max_sources, cfg->campaign_idle_s);
+    ps_scan_config sc = cfg->scan;
+    sc.nports = PS_MIN(cfg->scan_ports.count, (uint32_t)PS_SCAN_MAX_PORTS);
+    memcpy(sc.ports, cfg->scan_ports.ports, sc.nports * sizeof(uint16_t));
+    c->scan = ps_scan_new(&sc);
+    c->baseline = ps_baseline_new(cfg);
+    if (!c->buckets || !c->campaigns || !c->scan || !c->baseline) {
+        ps_baseline_free(c->baseline);
+        ps_scan_free(c->scan);
+        ps_campaigns_free(c->campaigns);
+        free(c->buckets);
         free(c);
         return NULL;
     }
@@ -177,6 +193,7 @@ static ps_aggregate *create(ps_correlator *c, const ps_event *ev, uint32_t h)
     a->last_seen = ev->ts;
     a->window_end = ev->ts + (ps_time_us)c->cfg->window_s * PS_USEC_PER_SEC;
     a->objects = -1;
+    a->new_client = -1;
     a->hash = h;
     a->hnext = c->buckets[h & (c->nbuckets - 1)];
     c->buckets[h & (c->nbuckets - 1)] = a;
@@ -214,6 +231,14 @@ void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
         return;
     c->stats.events++;
     ps_correlator_tick(c, ev->ts);
+    /* Expected clients: discovery from trusted networks is dropped (or kept
+     * at info); the baseline marks clients it has not seen before. */
+    ps_client_verdict v =
+        ps_baseline_judge(c->baseline, ev->rule->app, &ev->src, &ev->dst, ev->dport, ev->ts);
+    if (v.trusted && ps_stage_of_rule(ev->rule) == PS_STAGE_DISCOVERY && c->cfg->trust_mode == 0) {
+        c->stats.trusted_dropped++;
+        return;
+    }
     uint32_t h = agg_hash(ev);
     ps_aggregate *a = c->buckets[h & (c->nbuckets - 1)];
     while (a && !(a->hash == h && agg_match(a, ev)))
@@ -230,7 +255,8 @@ void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
         a->outcomes[PS_OUTCOME_UNKNOWN]--; /* a call reported unknown got its answer */
     } else {
         a->count++;
-        add_url(c, a, ev->url);
+        if (ev->kind != PS_EV_TLS) /* a TLS session has no URL */
+            add_url(c, a, ev->url);
     }
     a->outcomes[ev->outcome < PS_OUTCOME_MAX ? ev->outcome : PS_OUTCOME_UNKNOWN]++;
     if (ev->outcome > a->outcome)
@@ -243,24 +269,38 @@ void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
     if (ev->objects >= 0)
         a->objects = ev->objects;
     a->http_anomalies |= ev->http_anomalies;
+    a->trusted = v.trusted;
+    a->new_client = v.new_client;
     a->dirty = true;
+    uint16_t stages_before = a->campaign.stages;
+    ps_campaign_note(c->campaigns, &ev->src, ps_stage_of_rule(ev->rule), ev->ts, &a->campaign);
 
     ps_time_us now = ev->done_ts > ev->ts ? ev->done_ts : ev->ts;
     ps_time_us interval = (ps_time_us)c->cfg->update_interval_s * PS_USEC_PER_SEC;
     if (fresh)
         emit(c, a, PS_PHASE_FIRST, now);
-    else if (a->outcome > before || now >= a->last_emit + interval)
+    else if (a->outcome > before || a->campaign.stages != stages_before ||
+             now >= a->last_emit + interval)
         emit(c, a, PS_PHASE_UPDATE, now);
 }
 
+static void drain_scans(ps_correlator *c);
+
 void ps_correlator_tick(ps_correlator *c, ps_time_us now)
 {
+    if (now >= c->last_scan_tick + PS_USEC_PER_SEC) {
+        ps_scan_tick(c->scan, now);
+        drain_scans(c);
+        c->last_scan_tick = now;
+    }
     while (c->oldest && c->oldest->window_end <= now)
         close_agg(c, c->oldest, c->oldest->window_end);
 }
 
 void ps_correlator_flush(ps_correlator *c, ps_time_us now)
 {
+    ps_scan_flush(c->scan, now);
+    drain_scans(c);
     while (c->oldest) {
         ps_aggregate *a = c->oldest;
         ps_time_us t = now;
@@ -278,13 +318,57 @@ void ps_correlator_free(ps_correlator *c, ps_time_us now)
         return;
     ps_correlator_flush(c, now);
     ps_slab_destroy(&c->slab);
+    ps_campaigns_free(c->campaigns);
+    ps_scan_free(c->scan);
+    ps_baseline_free(c->baseline);
     free(c->buckets);
     free(c);
+}
+
+const ps_scan *ps_correlator_scan(const ps_correlator *c)
+{
+    return c->scan;
+}
+
+const ps_campaigns *ps_correlator_campaigns(const ps_correlator *c)
+{
+    return c->campaigns;
 }
 
 const ps_correlator_stats *ps_correlator_stats_get(const ps_correlator *c)
 {
     return &c->stats;
+}
+
+/* Writes every scan report the detector has ready as a detection record. */
+static void drain_scans(ps_correlator *c)
+{
+    ps_scan_report r;
+    while (ps_scan_next_report(c->scan, &r)) {
+        ps_campaign_info ci;
+        memset(&ci, 0, sizeof(ci));
+        if (r.kind != PS_SCAN_KIND_SUPPRESSED)
+            ps_campaign_note(c->campaigns, &r.src, PS_STAGE_SCAN, r.last_seen, &ci);
+        char id[37];
+        ps_uuid4(id, sizeof(id));
+        int n = ps_scan_record_format(&r, r.kind != PS_SCAN_KIND_SUPPRESSED ? &ci : NULL, c->cfg,
+                                      id, c->line, sizeof(c->line));
+        if (n < 0) {
+            c->stats.format_errors++;
+            continue;
+        }
+        ps_output_write(c->out, c->line, (size_t)n);
+        c->stats.records++;
+        c->stats.scan_records++;
+    }
+}
+
+static void sink_probe(void *ctx, const struct ps_probe *pr)
+{
+    ps_correlator *c = ctx;
+    ps_scan_observe(c->scan, pr);
+    if (ps_scan_pending(c->scan))
+        drain_scans(c);
 }
 
 static void sink_submit(void *ctx, const ps_event *ev)
@@ -294,6 +378,6 @@ static void sink_submit(void *ctx, const ps_event *ev)
 
 ps_event_sink ps_correlator_sink(ps_correlator *c)
 {
-    ps_event_sink s = {sink_submit, c};
+    ps_event_sink s = {.submit = sink_submit, .probe = sink_probe, .ctx = c};
     return s;
 }

@@ -5,17 +5,74 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "crypto.h"
+#include "tls.h"
+
+/* One fetched SHA-1 and one context per thread, reused: EVP_Digest() looks
+ * the algorithm up and allocates a context on every call, and a Community ID
+ * is hashed for every record written. Freed at thread exit via the key. */
+static pthread_key_t sha1_key;
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha1_md;
+static _Thread_local EVP_MD_CTX *sha1_ctx;
+
+static void sha1_ctx_free(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
+
+static void sha1_init_once(void)
+{
+    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
+    pthread_key_create(&sha1_key, sha1_ctx_free);
+}
 
 int ps_sha1(const uint8_t *data, size_t len, uint8_t out[20])
 {
     unsigned int outlen = 0;
 
-    if (EVP_Digest(data, len, out, &outlen, EVP_sha1(), NULL) != 1 || outlen != 20)
+    pthread_once(&sha1_once, sha1_init_once);
+    if (!sha1_md)
+        return PS_ERR_STATE;
+    if (!sha1_ctx) {
+        sha1_ctx = EVP_MD_CTX_new();
+        if (!sha1_ctx)
+            return PS_ERR_STATE;
+        pthread_setspecific(sha1_key, sha1_ctx);
+    }
+    if (EVP_DigestInit_ex2(sha1_ctx, sha1_md, NULL) != 1 ||
+        EVP_DigestUpdate(sha1_ctx, data, len) != 1 ||
+        EVP_DigestFinal_ex(sha1_ctx, out, &outlen) != 1 || outlen != 20)
+        return PS_ERR_STATE;
+    return PS_OK;
+}
+
+int ps_md5(const uint8_t *data, size_t len, uint8_t out[16])
+{
+    unsigned int outlen = 0;
+
+    if (EVP_Digest(data, len, out, &outlen, EVP_md5(), NULL) != 1 || outlen != 16)
+        return PS_ERR_STATE;
+    return PS_OK;
+}
+
+int ps_sha256(const uint8_t *data, size_t len, uint8_t out[32])
+{
+    unsigned int outlen = 0;
+
+    if (EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL) != 1 || outlen != 32)
         return PS_ERR_STATE;
     return PS_OK;
 }
@@ -255,4 +312,196 @@ void ps_uuid4(char *out, size_t outlen)
         out[o++] = hex[b[i] & 0xF];
     }
     out[o] = '\0';
+}
+
+/* ---- TLS client transport (for the Redis output) ------------------------- */
+
+struct ps_tls_ctx {
+    SSL_CTX *ctx;
+    bool verify_hostname;
+};
+
+struct ps_tls {
+    SSL *ssl;
+};
+
+/* The oldest queued OpenSSL error as text, with the verify result when a
+ * certificate was refused; clears the thread's error queue. */
+static void tls_reason(SSL *ssl, const char *what, char *err, size_t errlen)
+{
+    unsigned long e = ERR_peek_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+    if (vr != X509_V_OK)
+        snprintf(err, errlen, "%s: certificate verify failed: %s", what,
+                 X509_verify_cert_error_string(vr));
+    else if (r)
+        snprintf(err, errlen, "%s: %s", what, r);
+    else if (errno)
+        snprintf(err, errlen, "%s: %s", what, strerror(errno));
+    else
+        snprintf(err, errlen, "%s: connection closed by peer", what);
+    ERR_clear_error();
+}
+
+ps_tls_ctx *ps_tls_ctx_new(const ps_tls_options *opt, char *err, size_t errlen)
+{
+    ps_tls_ctx *c = calloc(1, sizeof(*c));
+    const char *key = opt->key_file && opt->key_file[0] ? opt->key_file : opt->cert_file;
+
+    ERR_clear_error();
+    if (!c || !(c->ctx = SSL_CTX_new(TLS_client_method()))) {
+        snprintf(err, errlen, "cannot create TLS context");
+        free(c);
+        return NULL;
+    }
+    c->verify_hostname = opt->verify_hostname;
+    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (opt->ca_file && opt->ca_file[0]) {
+        if (SSL_CTX_load_verify_locations(c->ctx, opt->ca_file, NULL) != 1) {
+            tls_reason(NULL, "cannot load CA file", err, errlen);
+            size_t n = strlen(err);
+            snprintf(err + n, errlen > n ? errlen - n : 0, " (%s)", opt->ca_file);
+            ps_tls_ctx_free(c);
+            return NULL;
+        }
+    } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+        tls_reason(NULL, "cannot load the system trust store", err, errlen);
+        ps_tls_ctx_free(c);
+        return NULL;
+    }
+    if (opt->cert_file && opt->cert_file[0]) {
+        if (SSL_CTX_use_certificate_chain_file(c->ctx, opt->cert_file) != 1) {
+            tls_reason(NULL, "cannot load client certificate", err, errlen);
+            size_t n = strlen(err);
+            snprintf(err + n, errlen > n ? errlen - n : 0, " (%s)", opt->cert_file);
+            ps_tls_ctx_free(c);
+            return NULL;
+        }
+        if (SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(c->ctx) != 1) {
+            tls_reason(NULL, "cannot load client key", err, errlen);
+            size_t n = strlen(err);
+            snprintf(err + n, errlen > n ? errlen - n : 0, " (%s)", key);
+            ps_tls_ctx_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void ps_tls_ctx_free(ps_tls_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    SSL_CTX_free(ctx->ctx);
+    free(ctx);
+}
+
+ps_tls *ps_tls_new(ps_tls_ctx *ctx, int fd, const char *host, char *err, size_t errlen)
+{
+    ps_tls *t = calloc(1, sizeof(*t));
+    uint8_t ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+
+    ERR_clear_error();
+    if (!t || !(t->ssl = SSL_new(ctx->ctx)) || SSL_set_fd(t->ssl, fd) != 1) {
+        snprintf(err, errlen, "cannot create TLS session");
+        ps_tls_free(t);
+        return NULL;
+    }
+    if (!is_ip && SSL_set_tlsext_host_name(t->ssl, host) != 1) {
+        tls_reason(NULL, "cannot set SNI", err, errlen);
+        ps_tls_free(t);
+        return NULL;
+    }
+    if (ctx->verify_hostname) {
+        X509_VERIFY_PARAM *param = SSL_get0_param(t->ssl);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host)
+                       : X509_VERIFY_PARAM_set1_host(param, host, 0);
+        if (ok != 1) {
+            tls_reason(NULL, "cannot set the name to verify", err, errlen);
+            ps_tls_free(t);
+            return NULL;
+        }
+    }
+    SSL_set_connect_state(t->ssl);
+    return t;
+}
+
+/* Maps an SSL_* call's result onto the ps_tls return convention. */
+static long tls_result(ps_tls *t, int rc, const char *what, int *want, char *err, size_t errlen)
+{
+    switch (SSL_get_error(t->ssl, rc)) {
+    case SSL_ERROR_NONE:
+        return rc;
+    case SSL_ERROR_WANT_READ:
+        *want = PS_TLS_WANT_READ;
+        return PS_ERR_NEED_MORE;
+    case SSL_ERROR_WANT_WRITE:
+        *want = PS_TLS_WANT_WRITE;
+        return PS_ERR_NEED_MORE;
+    case SSL_ERROR_ZERO_RETURN:
+        ERR_clear_error();
+        return 0;
+    default:
+        tls_reason(t->ssl, what, err, errlen);
+        return PS_ERR_IO;
+    }
+}
+
+int ps_tls_handshake(ps_tls *t, int *want, char *err, size_t errlen)
+{
+    ERR_clear_error();
+    errno = 0;
+    int rc = SSL_do_handshake(t->ssl);
+    if (rc == 1)
+        return PS_OK;
+    long r = tls_result(t, rc, "TLS handshake failed", want, err, errlen);
+    if (r == 0) {
+        snprintf(err, errlen, "TLS handshake failed: connection closed by peer");
+        return PS_ERR_IO;
+    }
+    return (int)r;
+}
+
+long ps_tls_read(ps_tls *t, void *buf, size_t n, int *want, char *err, size_t errlen)
+{
+    size_t got = 0;
+
+    ERR_clear_error();
+    errno = 0;
+    int rc = SSL_read_ex(t->ssl, buf, n, &got);
+    if (rc == 1)
+        return (long)got;
+    return tls_result(t, rc, "TLS read failed", want, err, errlen);
+}
+
+long ps_tls_write(ps_tls *t, const void *buf, size_t n, int *want, char *err, size_t errlen)
+{
+    size_t put = 0;
+
+    ERR_clear_error();
+    errno = 0;
+    int rc = SSL_write_ex(t->ssl, buf, n, &put);
+    if (rc == 1)
+        return (long)put;
+    long r = tls_result(t, rc, "TLS write failed", want, err, errlen);
+    if (r == 0) {
+        snprintf(err, errlen, "TLS write failed: connection closed by peer");
+        return PS_ERR_IO;
+    }
+    return r;
+}
+
+void ps_tls_free(ps_tls *t)
+{
+    if (!t)
+        return;
+    SSL_free(t->ssl);
+    free(t);
 }

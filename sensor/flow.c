@@ -671,3 +671,11 @@ const ps_flow_stats *ps_flow_table_stats(const ps_flow_table *t)
 {
     return &t->st;
 }
+
+void ps_flow_keep_history(ps_flow_table *t, ps_flow *f, bool on)
+{
+    if (t == NULL || f == NULL || f->id == 0)
+        return;
+    ps_stream_keep_history(t->ra, &f->stream[PS_DIR_TO_SERVER], on);
+    ps_stream_keep_history(t->ra, &f->stream[PS_DIR_TO_CLIENT], on);
+}

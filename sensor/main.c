@@ -24,7 +24,8 @@ static void usage(FILE *f)
         "detections as JSON Lines.\n"
         "\n"
         "  -r, --read FILE       replay a pcap or pcapng capture\n"
-        "  -o, --output OUT      '-' for stdout (default) or a file to append to; repeatable;\n"
+        "  -o, --output OUT      '-' for stdout (default), a file to append to, or\n"
+        "                        redis://[user@]host[:port][/db] or rediss://...; repeatable;\n"
         "                        replaces output.paths from the config file\n"
         "  -c, --config FILE     configuration file (libconfig syntax; see config/portside.conf)\n"
         "      --check-config    validate the configuration and exit\n"
@@ -67,6 +68,7 @@ static int replay(const ps_config *cfg, const char *file, const char **outs, int
         fputs("portside: out of memory\n", stderr);
         goto done;
     }
+    ps_output_set_redis_config(out, &cfg->redis);
     for (int i = 0; i < nouts; i++) {
         if (ps_output_add(out, outs[i], err, sizeof(err)) != PS_OK) {
             fprintf(stderr, "portside: %s\n", err);
@@ -118,12 +120,25 @@ static int replay(const ps_config *cfg, const char *file, const char **outs, int
     ps_worker_flush(w, now);
     ps_correlator_flush(corr, now);
     status = 0;
-    if (ps_output_flush(out) != PS_OK) {
+    if (ps_output_finish(out, -1) != PS_OK) {
         fputs("portside: error writing output\n", stderr);
         status = 1;
     }
-    if (!quiet)
+    if (!quiet) {
         ps_summary_print(stderr, w, corr, out, wall_now() - t0);
+        ps_redis_stats rs;
+        if (ps_output_redis_stats(out, &rs))
+            fprintf(stderr,
+                    "portside: redis: delivered %llu, spooled %llu, dropped %llu (queue full %llu, "
+                    "spool cap %llu, spool errors %llu, too big %llu, rejected %llu), in spool "
+                    "%llu, reconnects %llu\n",
+                    (unsigned long long)rs.delivered, (unsigned long long)rs.spooled,
+                    (unsigned long long)rs.dropped, (unsigned long long)rs.dropped_queue_full,
+                    (unsigned long long)rs.dropped_spool_cap,
+                    (unsigned long long)rs.dropped_spool_error,
+                    (unsigned long long)rs.dropped_too_big, (unsigned long long)rs.rejected,
+                    (unsigned long long)rs.spool_pending, (unsigned long long)rs.reconnects);
+    }
     ps_worker_free(w, now);
     ps_correlator_free(corr, now);
     w = NULL;
@@ -131,7 +146,7 @@ static int replay(const ps_config *cfg, const char *file, const char **outs, int
 done:
     ps_worker_free(w, 0);
     ps_correlator_free(corr, 0);
-    ps_output_free(out);
+    ps_output_close(out, 0);
     ps_capture_close(cap);
     return status;
 }

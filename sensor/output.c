@@ -1,8 +1,9 @@
-/* output.c - JSON Lines sinks: stdout and append-mode files, each fully buffered. */
+/* output.c - JSON Lines sinks (stdout, append-mode files, fully buffered) and the Redis sink. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "output.h"
 
@@ -11,20 +12,63 @@
 struct ps_output {
     FILE *sinks[PS_MAX_SINKS];
     bool is_stdout[PS_MAX_SINKS];
+    int nfiles; /* entries of sinks[] */
     int count;
     ps_output_stats stats;
+    ps_redis_sink *redis; /* at most one; counted in count */
+    ps_redis_config rcfg;
 };
 
 ps_output *ps_output_new(void)
 {
-    return calloc(1, sizeof(ps_output));
+    ps_output *o = calloc(1, sizeof(ps_output));
+    if (o)
+        ps_redis_config_default(&o->rcfg);
+    return o;
+}
+
+void ps_output_set_redis_config(ps_output *o, const ps_redis_config *rc)
+{
+    o->rcfg = *rc;
+}
+
+/* True for "scheme://..." with a URI scheme name before "://". */
+static bool has_scheme(const char *spec, size_t *len)
+{
+    const char *sep = strstr(spec, "://");
+    if (!sep || sep == spec)
+        return false;
+    for (const char *p = spec; p < sep; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (p > spec && ((*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.'))))
+            return false;
+    *len = (size_t)(sep - spec);
+    return true;
 }
 
 int ps_output_add(ps_output *o, const char *spec, char *err, size_t errlen)
 {
+    size_t slen;
     if (o->count == PS_MAX_SINKS) {
         snprintf(err, errlen, "too many outputs (at most %d)", PS_MAX_SINKS);
         return PS_ERR_CAP;
+    }
+    if (has_scheme(spec, &slen)) {
+        if (strncasecmp(spec, "redis://", 8) != 0 && strncasecmp(spec, "rediss://", 9) != 0) {
+            snprintf(err, errlen,
+                     "unsupported output '%.*s://': use -, a file path, redis:// or rediss://",
+                     (int)PS_MIN(slen, (size_t)32), spec);
+            return PS_ERR_CONFIG;
+        }
+        if (o->redis) {
+            snprintf(err, errlen, "only one Redis output is supported");
+            return PS_ERR_CONFIG;
+        }
+        o->redis = ps_redis_sink_new(spec, &o->rcfg, err, errlen);
+        if (!o->redis)
+            return PS_ERR_CONFIG;
+        o->count++;
+        return PS_OK;
     }
     FILE *f;
     bool out = strcmp(spec, "-") == 0;
@@ -37,8 +81,9 @@ int ps_output_add(ps_output *o, const char *spec, char *err, size_t errlen)
             return PS_ERR_IO;
         }
     }
-    o->sinks[o->count] = f;
-    o->is_stdout[o->count] = out;
+    o->sinks[o->nfiles] = f;
+    o->is_stdout[o->nfiles] = out;
+    o->nfiles++;
     o->count++;
     return PS_OK;
 }
@@ -51,19 +96,37 @@ int ps_output_count(const ps_output *o)
 void ps_output_write(ps_output *o, const char *line, size_t len)
 {
     o->stats.records++;
-    for (int i = 0; i < o->count; i++) {
+    for (int i = 0; i < o->nfiles; i++) {
         if (fwrite(line, 1, len, o->sinks[i]) != len || fputc('\n', o->sinks[i]) == EOF)
             o->stats.write_errors++;
     }
+    if (o->redis)
+        ps_redis_sink_write(o->redis, line, len);
+}
+
+void ps_output_publish_stats(ps_output *o, const char *json, size_t len)
+{
+    if (o->redis)
+        ps_redis_sink_publish_stats(o->redis, json, len);
 }
 
 int ps_output_flush(ps_output *o)
 {
     int rc = PS_OK;
-    for (int i = 0; i < o->count; i++)
+    for (int i = 0; i < o->nfiles; i++)
         if (fflush(o->sinks[i]) != 0)
             rc = PS_ERR_IO;
     return rc;
+}
+
+bool ps_output_redis_stats(const ps_output *o, ps_redis_stats *out)
+{
+    if (!o->redis) {
+        memset(out, 0, sizeof(*out));
+        return false;
+    }
+    ps_redis_sink_stats(o->redis, out);
+    return true;
 }
 
 const ps_output_stats *ps_output_stats_get(const ps_output *o)
@@ -71,13 +134,29 @@ const ps_output_stats *ps_output_stats_get(const ps_output *o)
     return &o->stats;
 }
 
-void ps_output_free(ps_output *o)
+int ps_output_finish(ps_output *o, int64_t timeout_ms)
+{
+    int rc = ps_output_flush(o);
+    if (o->redis)
+        ps_redis_sink_stop(o->redis, timeout_ms);
+    return rc;
+}
+
+int ps_output_close(ps_output *o, int64_t timeout_ms)
 {
     if (!o)
-        return;
-    ps_output_flush(o);
-    for (int i = 0; i < o->count; i++)
-        if (!o->is_stdout[i])
-            fclose(o->sinks[i]);
+        return PS_OK;
+    int rc = ps_output_finish(o, timeout_ms);
+    for (int i = 0; i < o->nfiles; i++)
+        if (!o->is_stdout[i] && fclose(o->sinks[i]) != 0)
+            rc = PS_ERR_IO;
+    if (o->redis)
+        ps_redis_sink_close(o->redis, timeout_ms);
     free(o);
+    return rc;
+}
+
+void ps_output_free(ps_output *o)
+{
+    (void)ps_output_close(o, -1);
 }

@@ -1,7 +1,9 @@
 /* summary.c - human-readable end-of-run counters, one topic per line, for operators and CI logs. */
 #include <inttypes.h>
 
+#include "ndpi_adapter.h"
 #include "summary.h"
+#include "tls_hello.h"
 
 typedef const char *(*name_fn)(int);
 
@@ -14,6 +16,35 @@ static int anomalies(FILE *f, const uint64_t *counts, int n, name_fn name, int p
         printed++;
     }
     return printed;
+}
+
+/* Streams by dissector, TLS handshakes, and unclaimed flows by nDPI protocol. */
+static void print_streams(FILE *f, const ps_worker *w)
+{
+    const ps_worker_stats *ws = ps_worker_stats_get(w);
+    fputs("portside: streams:", f);
+    for (int i = 0; ps_stream_dissectors[i] && i < (int)PS_ARRAY_LEN(ws->streams_dissected); i++)
+        fprintf(f, " %s=%" PRIu64, ps_stream_dissectors[i]->name, ws->streams_dissected[i]);
+    fprintf(f, " unclaimed=%" PRIu64, ws->streams_unclaimed);
+    const ps_tls_stats *ts = ps_tls_stats_get(ps_worker_dissector_ctx(w, &ps_dissector_tls));
+    if (ts && (ts->client_hellos || ts->bad_records || ts->bad_hellos))
+        fprintf(f,
+                "; TLS client hellos %" PRIu64 ", server hellos %" PRIu64 ", alerts %" PRIu64
+                ", bad %" PRIu64 ", too large %" PRIu64,
+                ts->client_hellos, ts->server_hellos, ts->alerts, ts->bad_records + ts->bad_hellos,
+                ts->hello_too_large);
+    fputc('\n', f);
+    const ps_ndpi *nd = ps_worker_ndpi(w);
+    if (!nd || !ps_ndpi_stats_get(nd)->flows)
+        return;
+    ps_ndpi_count c[16];
+    size_t n = ps_ndpi_counts(nd, c, PS_ARRAY_LEN(c));
+    fprintf(f, "portside: unclaimed flows by nDPI protocol:");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, " %s=%" PRIu64, c[i].name, c[i].flows);
+    if (ps_ndpi_stats_get(nd)->http_handoffs)
+        fprintf(f, " (handed to HTTP: %" PRIu64 ")", ps_ndpi_stats_get(nd)->http_handoffs);
+    fputc('\n', f);
 }
 
 void ps_summary_print(FILE *f, const ps_worker *w, const ps_correlator *c, const ps_output *o,
@@ -44,6 +75,7 @@ void ps_summary_print(FILE *f, const ps_worker *w, const ps_correlator *c, const
     printed = anomalies(f, fs->anomalies, PS_FA_MAX, ps_flow_anomaly_name, printed);
     printed = anomalies(f, hs->anomalies, PS_HA_MAX, ps_http_anomaly_name, printed);
     fputs(printed ? "\n" : " none\n", f);
+    print_streams(f, w);
     fprintf(f, "portside: detections: %" PRIu64 " records, %" PRIu64 " calls", cs->records,
             cs->events);
     if (cs->aggregates_evicted)

@@ -2,12 +2,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ndpi_adapter.h"
+#include "scan.h"
 #include "slab.h"
 #include "worker.h"
 
 #define PS_MAX_STREAM_DISSECTORS 4
 #define PS_APP_F_DONE            0x01u /* no dissector wants this flow */
 #define PS_APP_F_STOPPED         0x02u /* the dissector stopped reading */
+#define PS_APP_F_NDPI            0x04u /* unclaimed; app_state is an nDPI flow */
 #define PS_TICK_INTERVAL_US      100000u
 
 struct ps_worker {
@@ -16,6 +19,9 @@ struct ps_worker {
     ps_flow_table *flows;
     ps_app_ctx *app;
     ps_slab slabs[PS_MAX_STREAM_DISSECTORS];
+    void *dctx[PS_MAX_STREAM_DISSECTORS]; /* per-worker dissector contexts */
+    ps_event_sink sink;
+    ps_ndpi *ndpi; /* NULL: disabled or not built in */
     ps_time_us last_tick;
     ps_worker_stats stats;
 };
@@ -41,6 +47,11 @@ static void feed(ps_worker *w, ps_flow *f, int dir, const uint8_t *data, size_t 
 static bool attach(ps_worker *w, ps_flow *f, const ps_stream_dissector *d)
 {
     int idx = dissector_index(d);
+    if (f->app_flags & PS_APP_F_NDPI) {
+        ps_ndpi_flow_release(w->ndpi, f->app_state);
+        f->app_state = NULL;
+        f->app_flags &= (uint8_t)~PS_APP_F_NDPI;
+    }
     void *state = idx >= 0 ? ps_slab_alloc(&w->slabs[idx]) : NULL;
     if (!state) {
         w->stats.state_cap++;
@@ -48,11 +59,14 @@ static bool attach(ps_worker *w, ps_flow *f, const ps_stream_dissector *d)
         return false;
     }
     d->init(state, w->app, f);
+    if (d->bind)
+        d->bind(state, w->dctx[idx], w->sink);
     ps_app_stream *s = state;
     s->desc = d;
     s->dstate = state;
     f->app_desc = d;
     f->app_state = state;
+    ps_flow_keep_history(w->flows, f, true); /* overlap checks for dissected flows */
     w->stats.streams_dissected[idx]++;
     return true;
 }
@@ -65,9 +79,11 @@ static const ps_stream_dissector *probe(ps_worker *w, ps_flow *f, int dir, const
     bool need_more = false;
     for (int i = 0; ps_stream_dissectors[i]; i++) {
         int r = ps_stream_dissectors[i]->probe(buf, len, dir);
-        if (r == PS_PROBE_YES)
+        /* An earlier dissector still undecided outranks a later yes (the
+         * HTTP/2 preface "PRI * HTTP/2.0" is also an HTTP/1 request line). */
+        if (r == PS_PROBE_YES && (!need_more || len >= sizeof(f->probe_buf)))
             return ps_stream_dissectors[i];
-        if (r == PS_ERR_NEED_MORE)
+        if (r == PS_ERR_NEED_MORE || r == PS_PROBE_YES)
             need_more = true;
     }
     if (dir != PS_DIR_TO_SERVER || (need_more && len < sizeof(f->probe_buf)))
@@ -84,14 +100,48 @@ static const ps_stream_dissector *probe(ps_worker *w, ps_flow *f, int dir, const
     }
     f->app_flags |= PS_APP_F_DONE;
     w->stats.streams_unclaimed++;
+    if (w->ndpi && !f->app_state && (f->app_state = ps_ndpi_flow_new(w->ndpi)) != NULL)
+        f->app_flags |= PS_APP_F_NDPI;
     return NULL;
+}
+
+/* Gives nDPI a chunk of an unclaimed flow. HTTP on any port goes to the
+ * HTTP dissector from here on; it finds the next message boundary itself. */
+static void ndpi_step(ps_worker *w, ps_flow *f, int dir, const uint8_t *data, size_t len,
+                      ps_time_us ts)
+{
+    int v = ps_ndpi_flow_feed(w->ndpi, f->app_state, f, dir, data, len, ts);
+    if (v == PS_NDPI_UNDECIDED)
+        return;
+    ps_ndpi_flow_end(w->ndpi, f->app_state);
+    f->app_state = NULL;
+    f->app_flags &= (uint8_t)~PS_APP_F_NDPI;
+    if (v != PS_NDPI_HTTP)
+        return;
+    f->app_flags &= (uint8_t)~PS_APP_F_DONE;
+    if (attach(w, f, &ps_dissector_http) && dir == PS_DIR_TO_SERVER)
+        feed(w, f, dir, data, len, ts); /* a request starts here, as a rule */
 }
 
 static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t len, ps_time_us ts)
 {
     ps_worker *w = ctx;
-    if (len == 0 || (f->app_flags & PS_APP_F_DONE))
+    if (len == 0)
         return;
+    if (f->app_flags & PS_APP_F_DONE) {
+        if ((f->flags & PS_FLOW_F_MIDSTREAM) && dir == PS_DIR_TO_CLIENT &&
+            !(f->app_flags & PS_APP_F_STOPPED) && ps_http_probe_response(data, len) == 1) {
+            /* Picked up inside a body on a port no dissector hints at: a
+             * response head is a message boundary to start HTTP from. */
+            f->app_flags &= (uint8_t)~PS_APP_F_DONE;
+            if (attach(w, f, &ps_dissector_http))
+                feed(w, f, dir, data, len, ts);
+            return;
+        }
+        if (f->app_flags & PS_APP_F_NDPI)
+            ndpi_step(w, f, dir, data, len, ts);
+        return;
+    }
     if (f->app_state) {
         feed(w, f, dir, data, len, ts);
         return;
@@ -116,6 +166,14 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
         plen = old + take;
     }
     const ps_stream_dissector *d = probe(w, f, dir, pbuf, plen);
+    if (!d && (f->app_flags & PS_APP_F_NDPI)) { /* unclaimed: replay to nDPI */
+        f->probe_len = 0;
+        if (old)
+            ndpi_step(w, f, dir, f->probe_buf, old, ts);
+        if (f->app_flags & PS_APP_F_NDPI)
+            ndpi_step(w, f, dir, data, len, ts);
+        return;
+    }
     if (d) {
         if (attach(w, f, d)) {
             if (old)
@@ -139,7 +197,7 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
 static void on_gap(void *ctx, ps_flow *f, int dir, uint32_t len, ps_time_us ts)
 {
     (void)ctx;
-    if (f->app_state && !(f->app_flags & PS_APP_F_STOPPED)) {
+    if (f->app_state && f->app_desc && !(f->app_flags & PS_APP_F_STOPPED)) {
         const ps_stream_dissector *d = f->app_desc;
         d->gap(f->app_state, dir, len, ts);
     }
@@ -149,6 +207,11 @@ static void on_close(void *ctx, ps_flow *f, int reason, ps_time_us ts)
 {
     ps_worker *w = ctx;
     (void)reason;
+    if (f->app_flags & PS_APP_F_NDPI) {
+        ps_ndpi_flow_end(w->ndpi, f->app_state);
+        f->app_state = NULL;
+        f->app_flags &= (uint8_t)~PS_APP_F_NDPI;
+    }
     if (f->app_state) {
         const ps_stream_dissector *d = f->app_desc;
         d->close(f->app_state, ts);
@@ -168,13 +231,21 @@ ps_worker *ps_worker_new(const ps_config *cfg, ps_event_sink sink)
     if (!w)
         return NULL;
     w->cfg = cfg;
+    w->sink = sink;
     w->dec = ps_decoder_new(&cfg->decode);
     w->app = ps_app_new(cfg, sink);
     ps_flow_callbacks cb = {on_data, on_gap, on_close, w};
     w->flows = ps_flow_table_new(&cfg->flow, &cb);
-    for (int i = 0; ps_stream_dissectors[i] && i < PS_MAX_STREAM_DISSECTORS; i++)
+    bool ok = true;
+    for (int i = 0; ps_stream_dissectors[i] && i < PS_MAX_STREAM_DISSECTORS; i++) {
         ps_slab_init(&w->slabs[i], ps_stream_dissectors[i]->state_size(), cfg->flow.max_flows);
-    if (!w->dec || !w->app || !w->flows) {
+        if (ps_stream_dissectors[i]->ctx_new &&
+            !(w->dctx[i] = ps_stream_dissectors[i]->ctx_new(cfg)))
+            ok = false;
+    }
+    if (cfg->ndpi_enabled)
+        w->ndpi = ps_ndpi_new(cfg->ndpi_max_flows, cfg->ndpi_max_packets);
+    if (!ok || !w->dec || !w->app || !w->flows) {
         ps_worker_free(w, 0);
         return NULL;
     }
@@ -189,8 +260,12 @@ void ps_worker_free(ps_worker *w, ps_time_us now)
         ps_flow_flush(w->flows, PS_FLOW_END_SHUTDOWN, now);
         ps_flow_table_free(w->flows);
     }
-    for (int i = 0; i < PS_MAX_STREAM_DISSECTORS; i++)
+    for (int i = 0; i < PS_MAX_STREAM_DISSECTORS; i++) {
         ps_slab_destroy(&w->slabs[i]);
+        if (w->dctx[i] && ps_stream_dissectors[i] && ps_stream_dissectors[i]->ctx_free)
+            ps_stream_dissectors[i]->ctx_free(w->dctx[i]);
+    }
+    ps_ndpi_free(w->ndpi);
     ps_app_free(w->app);
     ps_decoder_free(w->dec);
     free(w);
@@ -216,6 +291,13 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
     if (pkt.ip_proto != 6)
         return;
     w->stats.tcp_packets++;
+    if (w->sink.probe && ps_scan_wants(&pkt)) {
+        /* Before the flow table: unanswered SYNs never become flows, but
+         * they are what sweep detection counts. */
+        ps_probe pr;
+        ps_probe_from_packet(&pr, &pkt);
+        w->sink.probe(w->sink.ctx, &pr);
+    }
     ps_flow_process(w->flows, &pkt, NULL);
 }
 
@@ -248,4 +330,15 @@ const ps_http_stats *ps_worker_http_stats(const ps_worker *w)
 const ps_app_stats *ps_worker_app_stats(const ps_worker *w)
 {
     return ps_app_stats_get(w->app);
+}
+
+const void *ps_worker_dissector_ctx(const ps_worker *w, const ps_stream_dissector *d)
+{
+    int idx = dissector_index(d);
+    return idx >= 0 && idx < PS_MAX_STREAM_DISSECTORS ? w->dctx[idx] : NULL;
+}
+
+const ps_ndpi *ps_worker_ndpi(const ps_worker *w)
+{
+    return w->ndpi;
 }

@@ -548,7 +548,7 @@ def split_target(target):
     return path.partition("#")[0], query.partition("#")[0]
 
 
-def route(method, target, headers, deny=False, allow_ping=False):
+def route(method, target, headers, deny=False, allow_ping=False, body=b""):
     """Answer one request. headers: dict with lower-case keys. Returns Reply."""
     path, rawq = split_target(target)
     query = parse_qs(rawq, keep_blank_values=True)
@@ -573,27 +573,118 @@ def route(method, target, headers, deny=False, allow_ping=False):
             return msg(400, "Bad Request", "client version %s is too new. Maximum supported API "
                        "version is %s" % (apiv, API))
     get = method in ("GET", "HEAD")
-    r = _route_get(path, query) if get else _route_other(method, path, query)
+    r = _route_get(path, query) if get else _route_other(method, path, query, headers, body)
     if r is None:
         r = msg(404, "Not Found", "page not found")
     return r
 
 
-def _route_other(method, path, query):
-    # Writes are not the subject of these captures; answer the few used
-    # (exec create) and refuse the rest like a read-only daemon would.
+PULLED = set()       # images pulled since start (docker run pulls on a 404)
+CREATED = {}         # container id -> image of containers created since start
+KNOWN_IMAGES = {i["ref"] for i in IMAGES}
+
+
+def _img_ref(name):
+    for pre in ("docker.io/library/", "library/"):
+        if name.startswith(pre):
+            name = name[len(pre):]
+    return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
+
+
+def _body_json(body):
+    try:
+        return json.loads(body.decode("utf-8")) if body else {}
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def hijack_reply(ctype, payload=b""):
+    """101 UPGRADED as dockerd writes it for attach / exec start with Upgrade: tcp;
+    `payload` (multiplexed frames) follows, then the daemon closes."""
+    return Reply(101, "UPGRADED", payload, ctype=ctype,
+                 headers=[("Connection", "Upgrade"), ("Upgrade", "tcp")])
+
+
+def mux_frame(stream, data):
+    return bytes([stream, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
+
+
+def _route_other(method, path, query, headers=None, body=b""):
+    # Execution and deployment calls, as dockerd 28 answers them (state kept
+    # per process: create needs the image, pulled on a 404 as the CLI does).
+    headers = headers or {}
     m = re.match(r"^/containers/([^/]+)/exec$", path)
     if method == "POST" and m:
-        c = find_container(m.group(1))
+        c = find_container(m.group(1)) or ({"name": m.group(1)} if m.group(1) in CREATED else None)
         if not c:
             return msg(404, "Not Found", "No such container: " + m.group(1))
         return Reply(201, "Created", jbody({"Id": _hex("exec-" + c["name"])}))
+    if method == "POST" and path == "/containers/create":
+        cfg = _body_json(body)
+        if cfg is None:
+            return msg(400, "Bad Request", "invalid JSON")
+        # Go's encoding/json matches field names case-insensitively.
+        image = next((v for k, v in cfg.items() if k.lower() == "image"), "") or ""
+        ref = _img_ref(image)
+        if ref not in KNOWN_IMAGES and ref not in PULLED:
+            return msg(404, "Not Found", "No such image: " + ref)
+        cid = _hex("created-%d-%s" % (len(CREATED), query.get("name", [""])[0]))
+        CREATED[cid] = ref
+        return Reply(201, "Created", jbody({"Id": cid, "Warnings": []}))
+    if method == "POST" and path == "/images/create":
+        img = query.get("fromImage", [""])[0]
+        tag = query.get("tag", ["latest"])[0] or "latest"
+        if not img:
+            return msg(400, "Bad Request", "fromImage or fromSrc required")
+        ref = _img_ref(img if ":" in img else img + ":" + tag)
+        PULLED.add(ref)
+        lines = [{"status": "Pulling from library/" + ref.split(":")[0], "id": tag},
+                 {"status": "Pulling fs layer", "progressDetail": {}, "id": _hex(ref)[:12]},
+                 {"status": "Download complete", "progressDetail": {}, "id": _hex(ref)[:12]},
+                 {"status": "Pull complete", "progressDetail": {}, "id": _hex(ref)[:12]},
+                 {"status": "Digest: sha256:" + _hex("digest-" + ref)},
+                 {"status": "Status: Downloaded newer image for " + ref}]
+        r = Reply(200, "OK", b"", stream=True,
+                  chunks=[jbody(x).replace(b"\n", b"\r\n") for x in lines])
+        r.body = b"".join(r.chunks)
+        return r
+    m = re.match(r"^/containers/([^/]+)/(start|wait|attach|resize|kill)$", path)
+    if method == "POST" and m:
+        cid, op = m.group(1), m.group(2)
+        if cid not in CREATED and not find_container(cid):
+            return msg(404, "Not Found", "No such container: " + cid)
+        if op == "start":
+            return Reply(204, "No Content", b"", ctype=None)
+        if op == "wait":
+            return jreply(200, "OK", {"Error": None, "StatusCode": 0})
+        if op == "attach":
+            if headers.get("upgrade", "").lower() == "tcp":
+                return hijack_reply("application/vnd.docker.raw-stream")
+            return Reply(200, "OK", b"", ctype="application/vnd.docker.raw-stream")
+        return Reply(200, "OK", b"", ctype="text/plain; charset=utf-8")
+    m = re.match(r"^/exec/([0-9a-f]+)/(start|resize)$", path)
+    if method == "POST" and m:
+        if m.group(2) == "resize":
+            return Reply(200, "OK", b"", ctype="text/plain; charset=utf-8")
+        out = mux_frame(1, b"uid=0(root) gid=0(root) groups=0(root),1(bin),2(daemon)\n")
+        if headers.get("upgrade", "").lower() == "tcp":
+            return hijack_reply("application/vnd.docker.multiplexed-stream", out)
+        return Reply(200, "OK", out, ctype="application/vnd.docker.multiplexed-stream")
     if method == "POST" and path == "/containers/prune":
         return jreply(200, "OK", {"ContainersDeleted": None, "SpaceReclaimed": 0})
     return None
 
 
 def _route_get(path, query):
+    m = re.match(r"^/exec/([0-9a-f]+)/json$", path)
+    if m:
+        return jreply(200, "OK", {"ID": m.group(1), "Running": False, "ExitCode": 0,
+                                  "ProcessConfig": {"entrypoint": "id", "arguments": [],
+                                                    "privileged": False, "tty": False,
+                                                    "user": ""},
+                                  "OpenStdin": False, "OpenStderr": True, "OpenStdout": True,
+                                  "CanRemove": False, "ContainerID": CONTAINERS[0]["id"],
+                                  "DetachKeys": "", "Pid": 0})
     if path == "/_ping":
         return Reply(200, "OK", b"OK", ctype="text/plain; charset=utf-8",
                      headers=[("Builder-Version", "2"),
@@ -765,20 +856,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_body(self):
         te = self.headers.get("Transfer-Encoding", "")
+        out = b""
         if "chunked" in te.lower():
             while True:
                 line = self.rfile.readline(4096)
                 if not line:
-                    return
+                    return out
                 n = int(line.split(b";")[0].strip() or b"0", 16)
                 if n == 0:
                     while self.rfile.readline(4096) not in (b"\r\n", b"\n", b""):
                         pass
-                    return
-                self.rfile.read(n + 2)
+                    return out
+                out += self.rfile.read(n + 2)[:n]
         n = int(self.headers.get("Content-Length", "0") or "0")
         if n > 0:
-            self.rfile.read(min(n, 1 << 20))
+            out = self.rfile.read(min(n, 1 << 20))
+        return out
 
     def _dispatch(self):
         http10 = self.request_version == "HTTP/1.0"
@@ -788,13 +881,25 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; "
                              b"charset=utf-8\r\nConnection: close\r\n\r\n" + t)
             return
-        self._read_body()
+        body = self._read_body()
         hdrs = {k.lower(): v for k, v in self.headers.items()}
         # http.server folds a leading "//" (CVE fix); dockerd sees it raw.
         words = self.requestline.split()
         target = words[1] if len(words) >= 2 else self.path
         r = route(self.command, target, hdrs, deny=self.server.deny,
-                  allow_ping=self.server.allow_ping)
+                  allow_ping=self.server.allow_ping, body=body)
+        if r.status == 101:
+            # Hijacked stream: head, the output frames, then the daemon closes.
+            self.close_connection = True
+            head = render(Reply(101, r.reason, b"", ctype=r.ctype, headers=r.headers),
+                          "HEAD", False, "", hdrs)[0]
+            head = head.replace(b"Content-Length: 0\r\n", b"")
+            self.wfile.write(head)
+            self.wfile.flush()
+            if r.body:
+                self.wfile.write(r.body)
+                self.wfile.flush()
+            return
         pieces = render(r, self.command, http10, split_target(target)[1], hdrs)
         if http10 and self.headers.get("Connection", "").lower() != "keep-alive":
             self.close_connection = True

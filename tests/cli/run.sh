@@ -73,5 +73,24 @@ expect flag-overrides 0 "" "$first" -- -q -c "$tmp/out.conf" -r pcaps/demo.pcap 
 [ "$(wc -l <"$tmp/cfg-out.jsonl")" -eq "$first" ] && ok || ko "-o did not override output.paths"
 expect unwritable nonzero "cannot open output" 0 -- -r pcaps/demo.pcap -o /nonexistent/dir/x
 
+# Expected clients: a learned baseline survives the run in its state file; a client outside it
+# is new_client; trusted networks drop discovery (mode drop) or keep it at info.
+printf 'baseline = { learn_s = 2; file = "%s/bl.txt"; };\n' "$tmp" >"$tmp/learn.conf"
+expect learn 0 "" -1 -- -q -c "$tmp/learn.conf" -r pcaps/demo.pcap
+grep -q "^# portside baseline v1 learned" "$tmp/bl.txt" && grep -q "^198.18.0.10 198.18.0.2 2375$" "$tmp/bl.txt" &&
+    ok || ko "baseline file not written"
+expect baseline-known 0 "" -1 -- -q -c "$tmp/learn.conf" -r pcaps/docker-cli.pcap
+[ "$(grep -c '"new_client":false' "$tmp/out")" -eq "$(wc -l <"$tmp/out")" ] && ok ||
+    ko "known client flagged new"
+expect baseline-new 0 "" -1 -- -q -c "$tmp/learn.conf" -r pcaps/docker-curl.pcap
+[ "$(grep -c '"new_client":true' "$tmp/out")" -eq "$(wc -l <"$tmp/out")" ] && [ -s "$tmp/out" ] &&
+    ok || ko "new client not flagged"
+printf 'trust = { docker = ["198.18.0.11/32"]; };\n' >"$tmp/trust.conf"
+expect trust-drop 0 "" 0 -- -q -c "$tmp/trust.conf" -r pcaps/docker-curl.pcap
+printf 'trust = { any = ["198.18.0.0/24"]; mode = "info"; };\n' >"$tmp/trust-info.conf"
+expect trust-info 0 "" -1 -- -q -c "$tmp/trust-info.conf" -r pcaps/docker-curl.pcap
+[ "$(grep -c '"severity":"info"' "$tmp/out")" -eq "$(wc -l <"$tmp/out")" ] && [ -s "$tmp/out" ] &&
+    ok || ko "trusted clients not at info"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -6,12 +6,13 @@
 #include "flow.h"
 #include "reassembly.h"
 
-/* Input: 11-byte header (mode, ooo cap, pool chunks, client ISN, server
- * ISN) then 10-byte records (dir|corrupt, flags, seq offset 24 bit, length
- * 16 bit, xor key, ack offset 16 bit). Payload bytes are a function of
- * their sequence number, so the model knows what every delivered byte must
- * be; "corrupt" records change them (an overlap with different bytes), after
- * which content is no longer checked for that direction. */
+/* Input: 11-byte header (mode and history mode, ooo cap, pool chunks,
+ * client ISN, server ISN) then 10-byte records (dir|corrupt|toggle history,
+ * flags, seq offset 24 bit, length 16 bit, xor key, ack offset 16 bit).
+ * Payload bytes are a function of their sequence number, so the model knows
+ * what every delivered byte must be; "corrupt" records change them (an
+ * overlap with different bytes), after which content is no longer checked
+ * for that direction. Without corrupt records no overlap may differ. */
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
@@ -30,6 +31,8 @@ typedef struct model {
 } model;
 
 static model m;
+static ps_flow_table *g_t;
+static bool g_hist_in_cb; /* turn history on from on_data, as the worker does */
 
 static uint8_t byte_at(uint32_t seq, int dir)
 {
@@ -71,6 +74,8 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *d, size_t len
     CHECK(dir == 0 || dir == 1);
     CHECK(len > 0);
     track(f);
+    if (g_hist_in_cb)
+        ps_flow_keep_history(g_t, f, true);
     uint32_t seq = f->stream[dir].next_seq;
     int md = mdir(f, dir);
     if (!m.corrupt[md])
@@ -144,8 +149,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.memcap = 4 * sizeof(ps_flow) + 4096 + (uint64_t)(data[2] % 8) * ps_reasm_chunk_size();
     ps_flow_table *t = ps_flow_table_new(&cfg, &cb);
     CHECK(t != NULL);
+    g_t = t;
 
     int mode = data[0] % 3;
+    int hmode = (data[0] / 3) % 3; /* history: 0 from on_data, 1 after a packet, 2 off */
+    g_hist_in_cb = hmode == 0;
     memcpy(&m.base[0], data + 3, 4);
     memcpy(&m.base[1], data + 7, 4);
     ps_time_us ts = 1000000;
@@ -183,11 +191,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rc == PS_OK || rc == PS_ERR_SKIP);
         if (f != NULL) {
             CHECK(f->id != 0);
+            if (hmode == 1)
+                ps_flow_keep_history(t, f, true);
+            if (r[0] & 4) { /* toggle: off, or back on */
+                bool on = f->stream[0].hist_state == 0;
+                ps_flow_keep_history(t, f, on);
+                if (!on)
+                    CHECK(f->stream[0].hist == NULL && f->stream[1].hist == NULL);
+            }
             for (int d = 0; d < 2; d++) {
-                CHECK(f->stream[d].ooo_bytes <= cfg.stream_ooo_cap);
-                CHECK((f->stream[d].ooo == NULL) == (f->stream[d].ooo_count == 0));
+                const ps_stream *s = &f->stream[d];
+                CHECK(s->ooo_bytes <= cfg.stream_ooo_cap);
+                CHECK((s->ooo == NULL) == (s->ooo_count == 0));
+                /* the ring always ends where in-order delivery stands */
+                CHECK(s->hist_len <= PS_SEG_DATA);
+                CHECK(s->hist == NULL || s->hist_len == 0 || s->hist_end == s->next_seq);
+                CHECK(s->hist == NULL || !s->closed);
             }
         }
+        if (!m.corrupt[0] && !m.corrupt[1])
+            CHECK(ps_flow_table_stats(t)->anomalies[PS_FA_OVERLAP_DIFFERENT] == 0);
         ts += 1000 * (uint64_t)r[7];
         if (r[7] == 0xff)
             ps_flow_expire(t, ts + 700 * PS_USEC_PER_SEC);
@@ -197,6 +220,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(st->active == 0);
     CHECK(st->mem_in_use == 0);
     CHECK(st->closed == st->created);
+    if (hmode == 2 && st->history_unavailable != 0) {
+        bool toggled = false;
+        for (size_t o = 11; o + 10 <= size; o += 10)
+            toggled |= (data[o] & 4) != 0;
+        CHECK(toggled);
+    }
     ps_flow_table_free(t);
     return 0;
 }

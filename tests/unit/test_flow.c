@@ -24,6 +24,7 @@ typedef struct rec {
 } rec;
 
 static rec g_rec;
+static ps_flow_table *g_hist_table; /* on_data turns history on, as the worker does */
 
 static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *d, size_t len, ps_time_us ts)
 {
@@ -36,6 +37,8 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *d, size_t len
     memcpy(g_rec.data[dir] + g_rec.len[dir], d, n);
     g_rec.len[dir] += n;
     g_rec.data[dir][g_rec.len[dir]] = '\0';
+    if (g_hist_table != NULL)
+        ps_flow_keep_history(g_hist_table, f, true);
 }
 
 static void on_gap(void *ctx, ps_flow *f, int dir, uint32_t len, ps_time_us ts)
@@ -552,6 +555,81 @@ static void t_many_flows_lookup(void)
     CU_ASSERT_EQUAL(g_rec.closes, 10000);
 }
 
+/* Overlaps of delivered data are compared only for flows that keep a
+ * history; its chunks are accounted and returned when the flow ends. */
+static void t_history(void)
+{
+    for (int on = 0; on < 2; on++) {
+        ps_flow_table *t = table(16, 64);
+        CU_ASSERT_FATAL(t != NULL);
+        const ps_flow_stats *st = ps_flow_table_stats(t);
+        g_hist_table = on ? t : NULL;
+        ps_flow *f = NULL;
+        feed(t, pkt(C, 47480, S, 2375, PS_TCP_SYN, 1000000, 0, NULL, SEC), NULL);
+        feed(t, pkt(S, 2375, C, 47480, PS_TCP_SYN | PS_TCP_ACK, 2000000, 1000001, NULL, SEC), &f);
+        CU_ASSERT_FATAL(f != NULL);
+        feed(t,
+             pkt(C, 47480, S, 2375, PS_TCP_ACK, 1000001, 2000001,
+                 "GET /v1.50/containers/json HTTP/1.1\r\nHos", SEC),
+             NULL);
+        feed(t,
+             pkt(C, 47480, S, 2375, PS_TCP_ACK, 1000005, 2000001,
+                 "/v1.50/XXXXXXXXXX/json HTTP/1.1\r\nHost: x\r\n\r\n", SEC),
+             NULL);
+        feed(t, pkt(S, 2375, C, 47480, PS_TCP_ACK, 2000001, 1000046, "HTTP/1.1 200 OK\r\n", SEC),
+             NULL);
+        feed(t, pkt(S, 2375, C, 47480, PS_TCP_ACK, 2000010, 1000046, "200 OK\r\n\r\n", SEC), NULL);
+        CU_ASSERT_STRING_EQUAL(g_rec.data[0],
+                               "GET /v1.50/containers/json HTTP/1.1\r\nHost: x\r\n\r\n");
+        CU_ASSERT_STRING_EQUAL(g_rec.data[1], "HTTP/1.1 200 OK\r\n\r\n");
+        CU_ASSERT_EQUAL(st->anomalies[PS_FA_OVERLAP_DIFFERENT], on ? 1u : 0u);
+        CU_ASSERT_EQUAL(st->overlaps, on ? 1u : 0u);
+        CU_ASSERT_EQUAL(st->history_unavailable, 0);
+        CU_ASSERT_EQUAL(st->mem_in_use, sizeof(ps_flow) + (on ? 2u : 0u) * ps_reasm_chunk_size());
+        /* a FIN returns that direction's chunk; the flow's end the rest */
+        feed(t, pkt(C, 47480, S, 2375, PS_TCP_ACK | PS_TCP_FIN, 1000046, 2000020, NULL, SEC), NULL);
+        CU_ASSERT_EQUAL(st->mem_in_use, sizeof(ps_flow) + (on ? 1u : 0u) * ps_reasm_chunk_size());
+        ps_flow_flush(t, PS_FLOW_END_SHUTDOWN, 2 * SEC);
+        CU_ASSERT_EQUAL(st->mem_in_use, 0);
+        /* a freed slot or no flow at all: nothing happens */
+        ps_flow_keep_history(t, f, true);
+        ps_flow_keep_history(t, NULL, true);
+        ps_flow_keep_history(NULL, f, true);
+        CU_ASSERT(f->stream[0].hist == NULL && f->stream[1].hist == NULL);
+        CU_ASSERT_EQUAL(st->mem_in_use, 0);
+        g_hist_table = NULL;
+        ps_flow_table_free(t);
+    }
+    /* turned off by the owner: chunks back at once, overlaps uncounted */
+    ps_flow_table *t = table(16, 64);
+    const ps_flow_stats *st = ps_flow_table_stats(t);
+    ps_flow *f = NULL;
+    feed(t, pkt(C, 40000, S, 2375, PS_TCP_ACK, 100, 1, "abcdef", SEC), &f);
+    CU_ASSERT_FATAL(f != NULL);
+    ps_flow_keep_history(t, f, true);
+    CU_ASSERT_EQUAL(st->mem_in_use, sizeof(ps_flow)); /* taken lazily */
+    feed(t, pkt(C, 40000, S, 2375, PS_TCP_ACK, 106, 1, "ghi", SEC), NULL);
+    CU_ASSERT_EQUAL(st->mem_in_use, sizeof(ps_flow) + ps_reasm_chunk_size());
+    feed(t, pkt(C, 40000, S, 2375, PS_TCP_ACK, 105, 1, "fGi", SEC), NULL);
+    CU_ASSERT_EQUAL(st->anomalies[PS_FA_OVERLAP_DIFFERENT], 1);
+    feed(t, pkt(C, 40000, S, 2375, PS_TCP_ACK, 105, 1, "Xgh", SEC), NULL); /* X before the ring */
+    CU_ASSERT_EQUAL(st->anomalies[PS_FA_OVERLAP_DIFFERENT], 1);
+    ps_flow_keep_history(t, f, false);
+    CU_ASSERT_EQUAL(st->mem_in_use, sizeof(ps_flow));
+    feed(t, pkt(C, 40000, S, 2375, PS_TCP_ACK, 106, 1, "GHI", SEC), NULL);
+    CU_ASSERT_EQUAL(st->anomalies[PS_FA_OVERLAP_DIFFERENT], 1);
+    CU_ASSERT_STRING_EQUAL(g_rec.data[0], "abcdefghi");
+    /* on again; a RST closes both directions and returns the chunk while
+     * the flow lingers */
+    ps_flow_keep_history(t, f, true);
+    feed(t, pkt(C, 40000, S, 2375, PS_TCP_ACK, 109, 1, "jkl", SEC), NULL);
+    CU_ASSERT_EQUAL(st->mem_in_use, sizeof(ps_flow) + ps_reasm_chunk_size());
+    feed(t, pkt(S, 2375, C, 40000, PS_TCP_RST, 1, 0, NULL, SEC), NULL);
+    CU_ASSERT_EQUAL(st->active, 1);
+    CU_ASSERT_EQUAL(st->mem_in_use, sizeof(ps_flow));
+    ps_flow_table_free(t);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -570,6 +648,7 @@ int main(void)
     CU_add_test(s, "gap via ACK", t_ack_gap);
     CU_add_test(s, "IPv6 and wrap", t_ipv6_and_wrap);
     CU_add_test(s, "many flows lookup", t_many_flows_lookup);
+    CU_add_test(s, "delivered-bytes history", t_history);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned fails = CU_get_number_of_failures();

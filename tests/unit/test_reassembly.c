@@ -22,6 +22,7 @@ static ps_flow_stats g_st;
 static ps_flow g_flow;
 static ps_reasm *g_r;
 static int g_reclaims;
+static int g_hist_cb; /* on_data turns history: 1 on, -1 off, 0 leave */
 
 static void check_pos(ps_flow *f, int dir)
 {
@@ -42,6 +43,8 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
     g_sink.len += n;
     g_sink.expect_seq = f->stream[dir].next_seq + (uint32_t)len;
     g_sink.expect_known = true;
+    if (g_hist_cb != 0)
+        ps_stream_keep_history(g_r, &f->stream[dir], g_hist_cb > 0);
 }
 
 static void on_gap(void *ctx, ps_flow *f, int dir, uint32_t len, ps_time_us ts)
@@ -74,6 +77,7 @@ static void setup(size_t nchunks, uint32_t cap)
     memset(&g_st, 0, sizeof(g_st));
     memset(&g_flow, 0, sizeof(g_flow));
     g_reclaims = 0;
+    g_hist_cb = 0;
     g_r = ps_reasm_new(nchunks, cap, &g_cb, &g_st, test_reclaim, NULL);
     CU_ASSERT_FATAL(g_r != NULL);
 }
@@ -473,6 +477,319 @@ static void t_flush_and_midstream(void)
     CU_ASSERT_EQUAL(g_sink.len, 0);
 }
 
+/* ---- history of delivered bytes ------------------------------------- */
+
+static uint64_t n_diff(void)
+{
+    return g_st.anomalies[PS_FA_OVERLAP_DIFFERENT];
+}
+
+/* Fresh reassembler with history wanted on direction 0 at `isn`. */
+static void hsetup(size_t nchunks, uint32_t isn)
+{
+    setup(nchunks, 65536);
+    ps_stream_set_isn(S(), isn);
+    ps_stream_keep_history(g_r, S(), true);
+}
+
+static void t_hist_same(void)
+{
+    hsetup(4, 0);
+    feed(1, "abcdef");
+    CU_ASSERT_EQUAL(g_st.mem_in_use, ps_reasm_chunk_size());
+    CU_ASSERT_EQUAL(ps_reasm_free_chunks(g_r), 3);
+    feed(3, "cdefgh"); /* partial overlap, same bytes, new tail */
+    CU_ASSERT_EQUAL(g_st.overlaps, 1);
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT(out_is("abcdefgh"));
+    feed(2, "bcd"); /* wholly delivered, same bytes: a retransmission */
+    CU_ASSERT_EQUAL(g_st.retransmitted, 1);
+    CU_ASSERT_EQUAL(g_st.overlaps, 1);
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT_EQUAL(g_sink.seq_errors, 0);
+    /* off returns the chunk at once */
+    ps_stream_keep_history(g_r, S(), false);
+    CU_ASSERT_EQUAL(g_st.mem_in_use, 0);
+    CU_ASSERT_EQUAL(ps_reasm_free_chunks(g_r), 4);
+    feed(3, "XdefghZ");
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT(out_is("abcdefghZ"));
+}
+
+/* The overlap-diff.pcap case: 40 bytes delivered, then 86 bytes from
+ * offset 4 that rewrite delivered bytes and bring 50 new ones. */
+static const char *g_req1 = "GET /v1.50/containers/json HTTP/1.1\r\nHos";
+static const char *g_req2 = "/v1.50/XXXXXXXXXX/json HTTP/1.1\r\nHost: 198.18.0.2:2375\r\n"
+                            "User-Agent: Docker-Client/28.2";
+
+static void t_hist_diff(void)
+{
+    CU_ASSERT_EQUAL_FATAL(strlen(g_req1), 40);
+    CU_ASSERT_EQUAL_FATAL(strlen(g_req2), 86);
+    char expect[200];
+    snprintf(expect, sizeof(expect), "%s%s", g_req1, g_req2 + 36);
+    hsetup(4, 1000000);
+    feed(1000001, g_req1);
+    feed(1000005, g_req2);
+    CU_ASSERT_EQUAL(n_diff(), 1);
+    CU_ASSERT_EQUAL(g_st.overlaps, 0);
+    CU_ASSERT(out_is(expect)); /* delivered bytes kept, tail delivered */
+    CU_ASSERT_EQUAL(S()->next_seq, 1000001 + 90);
+    /* wholly delivered with different bytes: one more, nothing delivered */
+    feed(1000002, "ET /v1.50/c0ntainers");
+    CU_ASSERT_EQUAL(n_diff(), 2);
+    CU_ASSERT_EQUAL(g_st.retransmitted, 1);
+    CU_ASSERT(out_is(expect));
+    /* the same without history: nothing counted, no memory */
+    setup(4, 65536);
+    ps_stream_set_isn(S(), 1000000);
+    feed(1000001, g_req1);
+    feed(1000005, g_req2);
+    feed(1000002, "ET /v1.50/c0ntainers");
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT_EQUAL(g_st.overlaps, 0);
+    CU_ASSERT(out_is(expect));
+    CU_ASSERT_EQUAL(g_st.mem_in_use, 0);
+    CU_ASSERT_EQUAL(g_st.mem_peak, 0);
+    CU_ASSERT_EQUAL(g_st.history_unavailable, 0);
+    CU_ASSERT_EQUAL(ps_reasm_free_chunks(g_r), 4);
+    CU_ASSERT(S()->hist == NULL);
+}
+
+/* Every prefix of the rewriting segment: the anomaly appears exactly when
+ * the prefix reaches a differing byte, identical prefixes count overlaps,
+ * and the output is the delivered bytes plus whatever tail is new. */
+static void t_hist_prefixes(void)
+{
+    uint32_t n1 = (uint32_t)strlen(g_req1), n2 = (uint32_t)strlen(g_req2);
+    int bad = 0;
+    for (uint32_t k = 0; k <= n2; k++) {
+        hsetup(4, 1000000);
+        feed(1000001, g_req1);
+        ps_stream_data(g_r, &g_flow, 0, 1000005, (const uint8_t *)g_req2, k, 1);
+        uint32_t ovl = PS_MIN(k, n1 - 4);
+        bool differs = memcmp(g_req2, g_req1 + 4, ovl) != 0;
+        char expect[200];
+        size_t elen = n1;
+        memcpy(expect, g_req1, n1);
+        if (k > ovl) {
+            memcpy(expect + n1, g_req2 + ovl, k - ovl);
+            elen += k - ovl;
+        }
+        /* wholly delivered prefixes are retransmissions, longer ones overlaps */
+        bool whole = k > 0 && k <= ovl;
+        if (n_diff() != (differs ? 1u : 0u) || g_st.retransmitted != (whole ? 1u : 0u) ||
+            g_st.overlaps != (k > ovl && !differs ? 1u : 0u) || g_sink.len != elen ||
+            memcmp(g_sink.buf, expect, elen) != 0 || g_sink.seq_errors != 0)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* Fills `buf` with bytes that are a function of their position. */
+static void pattern(uint8_t *buf, size_t n, unsigned salt)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)((i * 131 + salt + i / 251) & 0xff);
+}
+
+/* Delivered bytes older than the ring (PS_SEG_DATA) are not compared:
+ * the oldest byte in the ring is (N), the one before it is not (N+1). */
+static void t_hist_older_than_ring(void)
+{
+    static uint8_t big[3000], alt[3000];
+    pattern(big, sizeof(big), 1);
+    uint32_t first_kept = 3000 - PS_SEG_DATA;
+    for (int in_ring = 0; in_ring < 2; in_ring++) {
+        hsetup(4, 0);
+        ps_stream_data(g_r, &g_flow, 0, 1, big, 1000, 1);
+        ps_stream_data(g_r, &g_flow, 0, 1001, big + 1000, 2000, 1);
+        uint32_t at = in_ring ? first_kept : first_kept - 1;
+        memcpy(alt, big, sizeof(alt));
+        alt[at] ^= 0x55;
+        /* differs only at `at`; covers it and some bytes around */
+        ps_stream_data(g_r, &g_flow, 0, 1 + at - 5, alt + at - 5, 11, 1);
+        CU_ASSERT_EQUAL(n_diff(), in_ring ? 1u : 0u);
+        /* a segment wholly older than the ring compares nothing */
+        ps_stream_data(g_r, &g_flow, 0, 1, alt + 10, 100, 1);
+        CU_ASSERT_EQUAL(n_diff(), in_ring ? 1u : 0u);
+        CU_ASSERT_EQUAL(g_st.retransmitted, 2);
+        CU_ASSERT_EQUAL(g_sink.len, 3000);
+        CU_ASSERT(memcmp(g_sink.buf, big, 3000) == 0);
+    }
+    /* one segment larger than the ring: only its last PS_SEG_DATA bytes */
+    hsetup(4, 0);
+    ps_stream_data(g_r, &g_flow, 0, 1, big, 3000, 1);
+    CU_ASSERT_EQUAL(S()->hist_len, PS_SEG_DATA);
+    memcpy(alt, big, sizeof(alt));
+    alt[first_kept - 1] ^= 1;
+    ps_stream_data(g_r, &g_flow, 0, 1, alt, 3000, 1);
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    alt[first_kept] ^= 1;
+    ps_stream_data(g_r, &g_flow, 0, 1, alt, 3000, 1);
+    CU_ASSERT_EQUAL(n_diff(), 1);
+}
+
+/* A differing byte at every position of an overlap that crosses both the
+ * ring's physical end and the 32-bit sequence wrap. */
+static void t_hist_every_position_wrap(void)
+{
+    static uint8_t data[1500], alt[1500];
+    pattern(data, sizeof(data), 7);
+    /* stream byte i has sequence isn+1+i; byte 1000 sits at seq 0 */
+    uint32_t isn = 0u - 1000u - 1u;
+    uint32_t ov_lo = 900, ov_hi = 1100; /* overlap [900, 1100) spans seq 0 */
+    int bad = 0, runs = 0;
+    for (uint32_t at = ov_lo; at < ov_hi; at++) {
+        hsetup(4, isn);
+        ps_stream_data(g_r, &g_flow, 0, isn + 1, data, 700, 1);
+        ps_stream_data(g_r, &g_flow, 0, isn + 701, data + 700, 400, 1);
+        memcpy(alt, data, sizeof(alt));
+        alt[at] ^= 0x80;
+        /* starts in delivered data, ends past next_seq (1100) */
+        ps_stream_data(g_r, &g_flow, 0, isn + 1 + ov_lo, alt + ov_lo, 1500 - ov_lo, 1);
+        runs++;
+        if (n_diff() != 1 || g_st.overlaps != 0 || g_sink.len != 1500 ||
+            memcmp(g_sink.buf, data, 1500) != 0 || g_sink.seq_errors != 0 ||
+            S()->next_seq != isn + 1501)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(runs, 200);
+    CU_ASSERT_EQUAL(bad, 0);
+    /* and the identical overlap across the wrap counts as an overlap */
+    hsetup(4, isn);
+    ps_stream_data(g_r, &g_flow, 0, isn + 1, data, 1100, 1);
+    ps_stream_data(g_r, &g_flow, 0, isn + 1 + ov_lo, data + ov_lo, 1500 - ov_lo, 1);
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT_EQUAL(g_st.overlaps, 1);
+    CU_ASSERT_EQUAL(g_sink.len, 1500);
+}
+
+/* History chunks come from the segment pool but leave a quarter of it to
+ * out-of-order data; a direction denied one is counted once, keeps no
+ * history, and tries again only when history is turned on anew. */
+static void t_hist_pool_exhausted(void)
+{
+    static ps_flow other[3];
+    memset(other, 0, sizeof(other));
+    hsetup(8, 0); /* reserve 2 */
+    ps_stream_set_isn(&g_flow.stream[1], 0);
+    for (uint32_t i = 0; i < 4; i++) /* 4 separate queued chunks in direction 1 */
+        ps_stream_data(g_r, &g_flow, 1, 100 + 10 * i, (const uint8_t *)"q", 1, 1);
+    CU_ASSERT_EQUAL(ps_reasm_free_chunks(g_r), 4);
+    feed(1, "abc"); /* takes the 5th chunk: 3 stay free */
+    CU_ASSERT(S()->hist != NULL);
+    for (int i = 0; i < 2; i++) {
+        ps_stream_set_isn(&other[i].stream[0], 0);
+        ps_stream_keep_history(g_r, &other[i].stream[0], true);
+        ps_stream_data(g_r, &other[i], 0, 1, (const uint8_t *)"abc", 3, 1);
+    }
+    /* N: the free count fell to the reserve; N+1: refused */
+    CU_ASSERT(other[0].stream[0].hist != NULL);
+    CU_ASSERT(other[1].stream[0].hist == NULL);
+    CU_ASSERT_EQUAL(g_st.history_unavailable, 1);
+    CU_ASSERT_EQUAL(ps_reasm_free_chunks(g_r), 2);
+    CU_ASSERT_EQUAL(g_st.mem_in_use, 6 * ps_reasm_chunk_size());
+    CU_ASSERT_EQUAL(g_st.anomalies[PS_FA_MEMCAP], 0);
+    /* no retry while denied, even with chunks back: a different overlap
+     * goes uncounted */
+    ps_stream_release(g_r, &g_flow.stream[1]);
+    ps_stream_data(g_r, &other[1], 0, 4, (const uint8_t *)"def", 3, 1);
+    ps_stream_data(g_r, &other[1], 0, 2, (const uint8_t *)"XXXX", 4, 1);
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT_EQUAL(g_st.history_unavailable, 1);
+    ps_stream_keep_history(g_r, &other[1].stream[0], true);
+    ps_stream_data(g_r, &other[1], 0, 7, (const uint8_t *)"ghi", 3, 1);
+    CU_ASSERT(other[1].stream[0].hist != NULL);
+    ps_stream_data(g_r, &other[1], 0, 7, (const uint8_t *)"gXi", 3, 1);
+    CU_ASSERT_EQUAL(n_diff(), 1);
+    /* release returns every history chunk */
+    ps_stream_release(g_r, S());
+    ps_stream_release(g_r, &other[0].stream[0]);
+    ps_stream_release(g_r, &other[1].stream[0]);
+    CU_ASSERT_EQUAL(g_st.mem_in_use, 0);
+    CU_ASSERT_EQUAL(ps_reasm_free_chunks(g_r), 8);
+    /* a pool of 1 (reserve 0) and of 0 */
+    hsetup(1, 0);
+    feed(1, "abc");
+    CU_ASSERT(S()->hist != NULL);
+    CU_ASSERT_EQUAL(ps_reasm_free_chunks(g_r), 0);
+    feed(10, "later"); /* out of order, pool dry: as without history */
+    CU_ASSERT_EQUAL(g_st.anomalies[PS_FA_MEMCAP], 1);
+    ps_stream_release(g_r, S());
+    hsetup(0, 0);
+    feed(1, "abc");
+    feed(2, "X");
+    CU_ASSERT_EQUAL(g_st.history_unavailable, 1);
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT(out_is("abc"));
+}
+
+/* Turned on from on_data (as the worker does when a dissector attaches):
+ * the bytes of that very call are kept. Turned off there: nothing kept. */
+static void t_hist_from_callback(void)
+{
+    setup(4, 65536);
+    ps_stream_set_isn(S(), 0);
+    g_hist_cb = 1;
+    feed(1, "abcdef");
+    g_hist_cb = 0;
+    CU_ASSERT(S()->hist != NULL);
+    feed(2, "bXd");
+    CU_ASSERT_EQUAL(n_diff(), 1);
+    g_hist_cb = -1;
+    feed(7, "gh");
+    CU_ASSERT(S()->hist == NULL);
+    CU_ASSERT_EQUAL(g_st.mem_in_use, 0);
+    g_hist_cb = 0;
+    feed(2, "bYd");
+    CU_ASSERT_EQUAL(n_diff(), 1);
+    CU_ASSERT(out_is("abcdefgh"));
+}
+
+/* A gap empties the ring: bytes before it cannot be compared. One segment
+ * overlapping both delivered and queued bytes counts once. */
+static void t_hist_gap_and_queue(void)
+{
+    hsetup(8, 0);
+    feed(1, "hi ");
+    feed(9, "world");
+    ps_stream_ack(g_r, &g_flow, 0, 10, 1);
+    CU_ASSERT(out_is("hi #####world"));
+    feed(1, "HI ");
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    feed(4, "BBBBB"); /* the lost bytes, late: never delivered, not compared */
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT_EQUAL(g_st.retransmitted, 2);
+    feed(9, "worlD");
+    CU_ASSERT_EQUAL(n_diff(), 1);
+    /* delivered and queued overlap, both different: one anomaly */
+    hsetup(8, 0);
+    feed(1, "abcdef");
+    feed(10, "jkl");
+    feed(4, "dXfghiJKL");
+    CU_ASSERT_EQUAL(n_diff(), 1);
+    CU_ASSERT(out_is("abcdefghiJKL"));
+    /* delivered same, queued different: one anomaly, no overlap count */
+    hsetup(8, 0);
+    feed(1, "abcdef");
+    feed(10, "jkl");
+    feed(4, "defghiJkl");
+    CU_ASSERT_EQUAL(n_diff(), 1);
+    CU_ASSERT_EQUAL(g_st.overlaps, 0);
+    /* both same: one overlap */
+    hsetup(8, 0);
+    feed(1, "abcdef");
+    feed(10, "jkl");
+    feed(4, "defghijkl");
+    CU_ASSERT_EQUAL(n_diff(), 0);
+    CU_ASSERT_EQUAL(g_st.overlaps, 1);
+    /* FIN releases the chunk */
+    ps_stream_fin(g_r, &g_flow, 0, 13, 1);
+    CU_ASSERT(S()->hist == NULL);
+    CU_ASSERT_EQUAL(g_st.mem_in_use, 0);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -493,6 +810,14 @@ int main(void)
     CU_add_test(s, "large segment", t_large_segment);
     CU_add_test(s, "prefixes", t_prefixes);
     CU_add_test(s, "flush and midstream", t_flush_and_midstream);
+    CU_add_test(s, "history: same bytes", t_hist_same);
+    CU_add_test(s, "history: different bytes", t_hist_diff);
+    CU_add_test(s, "history: every prefix", t_hist_prefixes);
+    CU_add_test(s, "history: older than the ring", t_hist_older_than_ring);
+    CU_add_test(s, "history: every position, seq wrap", t_hist_every_position_wrap);
+    CU_add_test(s, "history: pool exhausted", t_hist_pool_exhausted);
+    CU_add_test(s, "history: from the callback", t_hist_from_callback);
+    CU_add_test(s, "history: gap and queue", t_hist_gap_and_queue);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     ps_reasm_free(g_r);
