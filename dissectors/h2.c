@@ -185,7 +185,7 @@ static void hp_scan(const uint8_t *p, size_t len, const hp_found *f)
         else if (what == 2 && f->ua)
             hp_string(p + off, slen, huff, f->ua, f->uacap);
         else if (what == 3 && f->status && hp_string(p + off, slen, huff, tmp, sizeof(tmp)) &&
-                 strlen(tmp) == 3)
+                 strlen(tmp) == 3 && strspn(tmp, "0123456789") == 3) /* RFC 9113 8.3.2 */
             *f->status = (uint16_t)((tmp[0] - '0') * 100 + (tmp[1] - '0') * 10 + (tmp[2] - '0'));
         off += slen;
     }

@@ -671,6 +671,53 @@ static void test_h2_etcd(void)
     CU_ASSERT_STRING_NOT_EQUAL(url, "www.example.com");
 }
 
+/* Server HEADERS with a literal :status (name index 8): the value is used
+ * only when it is three digits (fuzz_h2 finding: "2\xff0" became 65xxx). */
+static uint16_t h2_status_of(const char *status)
+{
+    static const uint8_t cli[] = {'P', 'R', 'I',  ' ',  '*',  ' ',  'H',  'T',  'T',
+                                  'P', '/', '2',  '.',  '0',  '\r', '\n', '\r', '\n',
+                                  'S', 'M', '\r', '\n', '\r', '\n', 0,    0,    2,
+                                  1,   4,   0,    0,    0,    1,    0x83, 0x84};
+    uint8_t resp[32];
+    size_t sl = strlen(status), n = 0;
+    uint8_t hdr[9] = {0, 0, (uint8_t)(2 + sl), 1, 4, 0, 0, 0, 1};
+    memcpy(resp, hdr, 9);
+    n = 9;
+    resp[n++] = 0x08; /* literal without indexing, name :status */
+    resp[n++] = (uint8_t)sl;
+    memcpy(resp + n, status, sl);
+    n += sl;
+    void *st = calloc(1, ps_dissector_h2.state_size());
+    ps_flow f = mkflow(2379);
+    ps_event_sink sink = {.submit = capture};
+    nev = 0;
+    ps_dissector_h2.init(st, NULL, &f);
+    ps_dissector_h2.bind(st, NULL, sink);
+    ps_dissector_h2.parse(st, 0, cli, sizeof(cli), 10);
+    for (size_t i = 0; i < n; i++) /* every split of the response */
+        ps_dissector_h2.parse(st, 1, resp + i, 1, 20);
+    ps_dissector_h2.close(st, 30);
+    free(st);
+    return nev == 1 ? last_ev.status : 0xffff;
+}
+
+static void test_h2_status_digits(void)
+{
+    CU_ASSERT_EQUAL(h2_status_of("200"), 200);
+    CU_ASSERT_EQUAL(last_ev.outcome, PS_OUTCOME_SUCCEEDED);
+    CU_ASSERT_EQUAL(h2_status_of("503"), 503);
+    CU_ASSERT_EQUAL(last_ev.outcome, PS_OUTCOME_FAILED);
+    CU_ASSERT_EQUAL(h2_status_of("2\xff"
+                                 "0"),
+                    0);
+    CU_ASSERT_EQUAL(last_ev.outcome, PS_OUTCOME_UNKNOWN);
+    CU_ASSERT_EQUAL(h2_status_of("20 "), 0);
+    CU_ASSERT_EQUAL(h2_status_of("-10"), 0);
+    CU_ASSERT_EQUAL(h2_status_of("2000"), 0);
+    CU_ASSERT_EQUAL(h2_status_of("20"), 0);
+}
+
 /* ---- nDPI adapter ----------------------------------------------------------- */
 
 static void test_ndpi(void)
@@ -861,6 +908,7 @@ int main(void)
     CU_add_test(s, "Go plaintext reject", test_go_reject);
     CU_add_test(s, "probes", test_probe);
     CU_add_test(s, "h2c etcd", test_h2_etcd);
+    CU_add_test(s, "h2 :status must be digits", test_h2_status_digits);
     CU_add_test(s, "nDPI adapter", test_ndpi);
     CU_add_test(s, "capture: post-quantum hello in 3 segments", test_capture_pq);
     CU_add_test(s, "capture: openssl and curl to container ports", test_capture_clients);
