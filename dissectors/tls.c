@@ -639,14 +639,13 @@ static void buf_put(tls_stream *s, tls_dir *d)
     d->blen = 0;
 }
 
-/* Whether the policy makes this session a detection (docs/detection.md). */
+/* A session to a TLS container port is a candidate detection; whether it
+ * becomes one (untrusted or new client) is the correlator's call, since it
+ * holds the trusted networks and the learned baseline (docs/detection.md). */
 static const ps_rule *tls_policy(const tls_stream *s, const ps_config *cfg)
 {
     const ps_flow *f = s->app.flow;
-    if (!cfg || !cfg->tls_alert_untrusted || cfg->tls_trusted.count + cfg->trust_any.count == 0)
-        return NULL;
-    if (!ps_port_set_has(&cfg->tls_ports, f->sport) || ps_net_set_has(&cfg->tls_trusted, &f->cli) ||
-        ps_net_set_has(&cfg->trust_any, &f->cli))
+    if (!cfg || !ps_port_set_has(&cfg->tls_ports, f->sport))
         return NULL;
     return &rule_container_port;
 }

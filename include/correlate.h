@@ -57,6 +57,7 @@ typedef struct ps_correlator_stats {
     uint64_t http_records;    /* transaction log lines (http_log) */
     uint64_t scan_records;    /* scan detections written */
     uint64_t trusted_dropped; /* discovery calls from trusted clients not reported */
+    uint64_t tls_expected;    /* TLS sessions of trusted or baselined clients, not reported */
     ps_rule_count by_rule[PS_CORR_MAX_RULES];
     uint32_t nrules;
 } ps_correlator_stats;
@@ -80,6 +81,12 @@ void ps_correlator_tick(ps_correlator *c, ps_time_us now);
 void ps_correlator_flush(ps_correlator *c, ps_time_us now);
 
 const ps_correlator_stats *ps_correlator_stats_get(const ps_correlator *c);
+
+/* Applies the configuration's live settings that the correlator copied at
+ * creation (scan thresholds) after the caller updated the config it was
+ * created with (SIGHUP); aggregates, campaigns and scan state are kept.
+ * Settings it reads directly (windows, trust lists) need no call. */
+void ps_correlator_reload(ps_correlator *c);
 
 /* Scan detector of `c` (for stats). */
 const struct ps_scan *ps_correlator_scan(const ps_correlator *c);

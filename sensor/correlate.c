@@ -78,6 +78,11 @@ ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out)
     return c;
 }
 
+void ps_correlator_reload(ps_correlator *c)
+{
+    (void)ps_scan_set_limits(c->scan, &c->cfg->scan);
+}
+
 static uint32_t agg_hash(const ps_event *ev)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -221,6 +226,18 @@ static void write_http_record(ps_correlator *c, const ps_event *ev)
     c->stats.http_records++;
 }
 
+/* A TLS session to a container port is reported only for a client outside
+ * the trusted networks (tls.alert_untrusted with networks configured) or
+ * outside the learned baseline: a busy cluster's own sessions stay silent. */
+static bool tls_is_detection(const ps_config *cfg, const ps_event *ev, const ps_client_verdict *v)
+{
+    bool nets = cfg->tls_trusted.count + cfg->trust_any.count > 0;
+    bool trusted = v->trusted || ps_net_set_has(&cfg->tls_trusted, &ev->src);
+    if (cfg->tls_alert_untrusted && nets && !trusted)
+        return true;
+    return v->new_client == 1 && !trusted;
+}
+
 void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
 {
     if (ev->kind == PS_EV_HTTP) {
@@ -235,6 +252,10 @@ void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
      * at info); the baseline marks clients it has not seen before. */
     ps_client_verdict v =
         ps_baseline_judge(c->baseline, ev->rule->app, &ev->src, &ev->dst, ev->dport, ev->ts);
+    if (ev->kind == PS_EV_TLS && !tls_is_detection(c->cfg, ev, &v)) {
+        c->stats.tls_expected++;
+        return;
+    }
     if (v.trusted && ps_stage_of_rule(ev->rule) == PS_STAGE_DISCOVERY && c->cfg->trust_mode == 0) {
         c->stats.trusted_dropped++;
         return;

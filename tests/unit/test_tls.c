@@ -10,6 +10,8 @@
 #include "capture.h"
 #include "worker.h"
 #include "config.h"
+#include "correlate.h"
+#include "output.h"
 #include "dissector.h"
 #include "h2.h"
 #include "ndpi_adapter.h"
@@ -395,6 +397,21 @@ static void test_server_hello(void)
 /* ---- the stream dissector, driven as the worker does ----------------------- */
 
 static ps_event last_ev;
+
+/* Runs TLS events through a correlator (the policy lives there: trusted
+ * networks and the baseline) and returns how many records it wrote. */
+static uint64_t correlate(const ps_config *cfg, const ps_event *ev, int n)
+{
+    ps_output *out = ps_output_new();
+    ps_correlator *c = ps_correlator_new(cfg, out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    for (int i = 0; i < n; i++)
+        ps_correlator_submit(c, &ev[i]);
+    uint64_t records = ps_correlator_stats_get(c)->records;
+    ps_correlator_free(c, 0);
+    ps_output_close(out, 0);
+    return records;
+}
 static int nev;
 
 static void capture(void *ctx, const ps_event *ev)
@@ -490,7 +507,8 @@ static void test_stream_splits(void)
      * hello fragmented over several records. */
     CU_ASSERT_EQUAL(run_session(&cfg, 6443, 16384, 600, true), 1);
     CU_ASSERT_EQUAL(last_ev.kind, PS_EV_TLS);
-    CU_ASSERT_PTR_NULL(last_ev.rule); /* default: no TLS detections */
+    CU_ASSERT_PTR_NOT_NULL(last_ev.rule);             /* a candidate on a container port... */
+    CU_ASSERT_EQUAL(correlate(&cfg, &last_ev, 1), 0); /* ...not a detection by default */
     CU_ASSERT_EQUAL(last_ev.outcome, PS_OUTCOME_SUCCEEDED);
     CU_ASSERT_EQUAL(run_session(&cfg, 6443, 16384, 1, true), 1);
     CU_ASSERT_EQUAL(run_session(&cfg, 6443, 100, 7, true), 1);
@@ -505,26 +523,40 @@ static void test_policy(void)
     cfg.tls_alert_untrusted = true;
     /* Alerting on but nobody trusted: still no detection (docs/detection.md). */
     run_session(&cfg, 6443, 16384, 600, true);
-    CU_ASSERT_PTR_NULL(last_ev.rule);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(last_ev.rule);
+    CU_ASSERT_STRING_EQUAL(last_ev.rule->name, "tls.container_port");
+    CU_ASSERT_EQUAL(correlate(&cfg, &last_ev, 1), 0);
     CU_ASSERT_EQUAL(ps_net_parse("10.0.0.0/8", &cfg.tls_trusted.nets[0]), PS_OK);
     cfg.tls_trusted.count = 1;
     run_session(&cfg, 6443, 16384, 600, true);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(last_ev.rule);
-    CU_ASSERT_STRING_EQUAL(last_ev.rule->name, "tls.container_port");
+    CU_ASSERT_EQUAL(correlate(&cfg, &last_ev, 1), 1);
     run_session(&cfg, 8443, 16384, 600, true); /* not a container port */
     CU_ASSERT_PTR_NULL(last_ev.rule);
+    CU_ASSERT_EQUAL(correlate(&cfg, &last_ev, 1), 0);
     CU_ASSERT_EQUAL(ps_net_parse("198.18.0.0/15", &cfg.tls_trusted.nets[0]), PS_OK);
     run_session(&cfg, 6443, 16384, 600, true); /* trusted client */
-    CU_ASSERT_PTR_NULL(last_ev.rule);
+    CU_ASSERT_EQUAL(correlate(&cfg, &last_ev, 1), 0);
     /* trust.any (the sweeps' trusted clients) counts as trusted networks too. */
     cfg.tls_trusted.count = 0;
     CU_ASSERT_EQUAL(ps_net_parse("10.0.0.0/8", &cfg.trust_any.nets[0]), PS_OK);
     cfg.trust_any.count = 1;
     run_session(&cfg, 6443, 16384, 600, true);
-    CU_ASSERT_PTR_NOT_NULL(last_ev.rule);
+    CU_ASSERT_EQUAL(correlate(&cfg, &last_ev, 1), 1);
     CU_ASSERT_EQUAL(ps_net_parse("198.18.1.0/24", &cfg.trust_any.nets[0]), PS_OK);
     run_session(&cfg, 6443, 16384, 600, true);
-    CU_ASSERT_PTR_NULL(last_ev.rule);
+    CU_ASSERT_EQUAL(correlate(&cfg, &last_ev, 1), 0);
+
+    /* Baseline: a session during learning is learned and silent; after it,
+     * a new client's session is a detection, a learned one is not. */
+    ps_config_default(&cfg);
+    cfg.baseline_learn_s = 10;
+    run_session(&cfg, 6443, 16384, 600, true);
+    ps_event ev[3] = {last_ev, last_ev, last_ev};
+    ev[1].ts = ev[1].done_ts = last_ev.ts + 20 * PS_USEC_PER_SEC; /* same pair, later */
+    ev[2] = ev[1];
+    ev[2].src.bytes[3] ^= 0x55; /* another client, later */
+    CU_ASSERT_EQUAL(correlate(&cfg, ev, 2), 0);
+    CU_ASSERT_EQUAL(correlate(&cfg, ev, 3), 1);
 }
 
 static void test_net_parse(void)
@@ -840,7 +872,7 @@ static void test_capture_pq(void)
     CU_ASSERT_EQUAL(e->tls.server_version, 0x0304);
     CU_ASSERT_EQUAL(e->tls.cipher, 0x1301);
     CU_ASSERT_EQUAL(e->outcome, PS_OUTCOME_SUCCEEDED);
-    CU_ASSERT_PTR_NULL(e->rule);
+    CU_ASSERT_EQUAL(correlate(&cfg, e, 1), 0); /* default policy: not a detection */
 }
 
 static void test_capture_clients(void)
@@ -869,13 +901,13 @@ static void test_capture_clients(void)
     /* 198.18.2.10 is outside the trusted /24: each is a detection. */
     CU_ASSERT_PTR_NOT_NULL(api->rule);
     CU_ASSERT_PTR_NOT_NULL(etcd->rule);
+    CU_ASSERT_EQUAL(correlate(&cfg, evs, nevs), 4);
     /* Trusting the client's network silences them (a busy cluster). */
     CU_ASSERT_EQUAL(ps_net_parse("198.18.2.0/24", &cfg.tls_trusted.nets[1]), PS_OK);
     cfg.tls_trusted.count = 2;
     replay("pcaps/tls/container-ports.pcap", &cfg);
     CU_ASSERT_EQUAL(nevs, 4);
-    for (int i = 0; i < nevs; i++)
-        CU_ASSERT_PTR_NULL(evs[i].rule);
+    CU_ASSERT_EQUAL(correlate(&cfg, evs, nevs), 0);
 }
 
 static void test_capture_h2c(void)
