@@ -47,9 +47,12 @@ fuzz_all() {
         name=$(basename "$t")
         corpus=$(mktemp -d)
         [ -d "$root/tests/fuzz/corpus/$name" ] && cp -r "$root/tests/fuzz/corpus/$name/." "$corpus/"
+        # past findings (tests/fuzz/regressions/<target>) are replayed as a read-only corpus
+        local regs=()
+        [ -d "$root/tests/fuzz/regressions/$name" ] && regs=("$root/tests/fuzz/regressions/$name")
         echo "== $name for ${fuzz_seconds}s"
         if ! (cd "$corpus" && "$t" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
-                -print_final_stats=1 "$corpus" 2>&1 | tail -n 12); then
+                -print_final_stats=1 "$corpus" "${regs[@]}" 2>&1 | tail -n 12); then
             echo "$name FAILED"; rc=1
         fi
         rm -rf "$corpus"
@@ -62,6 +65,7 @@ step build build "$root/build-test/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 step unit unit "$root/build-test/release"
 step golden tests/golden/run.sh "$root/build-test/release/portside"
 step cli tests/cli/run.sh "$root/build-test/release/portside"
+step robust tests/robust/run.sh "$root/build-test/release/portside"
 if [ -x tests/peers/run.sh ]; then
     step peers tests/peers/run.sh "$root/build-test/release/portside"
 fi
