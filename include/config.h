@@ -12,6 +12,8 @@
 #define PS_MAX_PORTS   32
 #define PS_MAX_OUTPUTS 8
 #define PS_PATH_MAX    1024
+#define PS_MAX_IFACES  8
+#define PS_IFNAME_MAX  16 /* IFNAMSIZ, with the NUL */
 
 typedef struct ps_port_set {
     uint16_t ports[PS_MAX_PORTS];
@@ -104,10 +106,23 @@ typedef struct ps_config {
     /* [redis] */
     ps_redis_config redis;
 
+    /* [capture] live capture (-i) */
+    char ifaces[PS_MAX_IFACES][PS_IFNAME_MAX]; /* capture.interfaces; -i replaces them */
+    uint32_t iface_count;
+    uint32_t snaplen;         /* bytes kept per packet, default 262144 (GRO/LRO segments) */
+    bool promiscuous;         /* default true */
+    uint32_t buffer_bytes;    /* kernel ring per interface (capture.buffer_mb), default 64 MiB */
+    bool immediate;           /* deliver each packet at once rather than in blocks, default false */
+    char filter[PS_PATH_MAX]; /* BPF filter expression, "" = every packet */
+
     /* [runtime] */
     int progress;  /* -1 auto (when stderr is a terminal), 0 off, 1 on */
     bool http_log; /* also write every HTTP exchange as an "http" record (--http-log) */
     char state_dir[PS_PATH_MAX]; /* generated state (hmac.key), default /var/lib/portside */
+    uint32_t stats_interval_s;   /* periodic stats record, default 60, 0 = off */
+    int log_syslog;              /* runtime.log: 0 "stderr" (default), 1 "syslog" */
+    char user[64];               /* drop to this user after opening captures; "" = stay */
+    bool keep_net_raw;           /* keep CAP_NET_RAW to reopen interfaces, default true */
 } ps_config;
 
 /* Fills `cfg` with every documented default (see config/portside.conf). */
@@ -127,5 +142,18 @@ int ps_config_load(ps_config *cfg, const char *path, char *err, size_t errlen);
  * in messages. Never touches the file system. */
 int ps_config_load_buffer(ps_config *cfg, const char *name, const char *text, char *err,
                           size_t errlen);
+
+/* Called by ps_config_reload() for each key whose value differs between
+ * the running and the new configuration; `applied` is false for keys that
+ * need a restart (table sizes, capture, Redis, privileges...). */
+typedef void (*ps_config_change_fn)(void *ctx, const char *group, const char *key, bool applied);
+
+/* Copies into `live` the keys of `next` that may change while running
+ * (thresholds, trusted networks, outputs, sensor name, logging and stats
+ * settings; README.md, "Reloading", lists them) and reports every changed key to
+ * `fn` (may be NULL). Keys that need a restart keep their running value.
+ * Returns the number of changed keys that were not applied. */
+unsigned ps_config_reload(ps_config *live, const ps_config *next, ps_config_change_fn fn,
+                          void *ctx);
 
 #endif

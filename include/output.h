@@ -23,6 +23,13 @@ void ps_output_set_redis_config(ps_output *o, const ps_redis_config *rc);
  * URI or Redis settings, message in err) or PS_ERR_CAP (too many). */
 int ps_output_add(ps_output *o, const char *spec, char *err, size_t errlen);
 
+/* Replaces the file and stdout sinks by `specs` (SIGHUP: reopens files
+ * moved away by log rotation, applies a changed output list). Every new
+ * file is opened before any old one is closed, so on error (PS_ERR_IO,
+ * PS_ERR_CAP, or PS_ERR_CONFIG when the Redis URI in specs differs from
+ * the running one: that needs a restart) nothing changes and err says why. */
+int ps_output_reopen(ps_output *o, const char *const *specs, int n, char *err, size_t errlen);
+
 /* Number of sinks added. */
 int ps_output_count(const ps_output *o);
 

@@ -182,6 +182,12 @@ typedef struct ps_scan ps_scan;
 ps_scan *ps_scan_new(const ps_scan_config *cfg);
 void ps_scan_free(ps_scan *s);
 
+/* Applies the thresholds of `cfg` that need no table resizing (SIGHUP):
+ * horizontal_hosts, vertical_ports, window_s, idle_timeout_s, report_rate,
+ * report_burst, suppressed_interval_s. Per-source state is kept. Values
+ * ps_scan_config_check() rejects are ignored (PS_ERR_CONFIG). */
+int ps_scan_set_limits(ps_scan *s, const ps_scan_config *cfg);
+
 /* Takes one packet's features. O(1) amortised (bounded scans of fixed
  * small sets), never allocates. Packets need not come in time order; time
  * never moves backwards inside the detector. */

@@ -1,4 +1,4 @@
-/* capture-pcap.c - the only file that touches libpcap: reads capture files packet by packet. */
+/* capture-pcap.c - the only file that touches libpcap: capture files and live interfaces. */
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -12,6 +12,9 @@ struct ps_capture {
     pcap_t *p;
     uint64_t size;
     int linktype;
+    bool live;
+    ps_capture_kstats kstats;                   /* accumulated 64-bit counters */
+    uint32_t last_recv, last_drop, last_ifdrop; /* libpcap's 32-bit values at the last read */
 };
 
 ps_capture *ps_capture_open_file(const char *path, char *err, size_t errlen)
@@ -58,6 +61,92 @@ ps_capture *ps_capture_open_file(const char *path, char *err, size_t errlen)
     return c;
 }
 
+/* Fills err for a failed activation of `iface` and returns the status code. */
+static int live_error(pcap_t *p, int rc, const char *iface, char *err, size_t errlen)
+{
+    switch (rc) {
+    case PCAP_ERROR_NO_SUCH_DEVICE:
+        snprintf(err, errlen, "no such interface '%s' (see ip link)", iface);
+        return PS_ERR_NOT_FOUND;
+    case PCAP_ERROR_IFACE_NOT_UP:
+        snprintf(err, errlen, "interface '%s' is down", iface);
+        return PS_ERR_STATE;
+    case PCAP_ERROR_PERM_DENIED:
+    case PCAP_ERROR_PROMISC_PERM_DENIED:
+        snprintf(err, errlen, "cannot capture on '%s': permission denied (needs CAP_NET_RAW)",
+                 iface);
+        return PS_ERR_IO;
+    default:
+        snprintf(err, errlen, "cannot capture on '%s': %s", iface, pcap_geterr(p));
+        return PS_ERR_IO;
+    }
+}
+
+ps_capture *ps_capture_open_live(const char *iface, const ps_capture_opts *o, int *status,
+                                 char *err, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(iface, perr);
+    if (!p) {
+        snprintf(err, errlen, "cannot capture on '%s': %s", iface, perr);
+        *status = PS_ERR_IO;
+        return NULL;
+    }
+    int rc = 0;
+    if (pcap_set_snaplen(p, (int)PS_MIN(o->snaplen, (uint32_t)INT32_MAX)) != 0 ||
+        pcap_set_promisc(p, o->promiscuous) != 0 ||
+        pcap_set_buffer_size(p, (int)PS_MIN(o->buffer_bytes, (uint32_t)INT32_MAX)) != 0 ||
+        pcap_set_immediate_mode(p, o->immediate) != 0 || pcap_set_timeout(p, 100) != 0 ||
+        pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO) != 0) {
+        snprintf(err, errlen, "cannot configure capture on '%s': %s", iface, pcap_geterr(p));
+        *status = PS_ERR_CONFIG;
+        pcap_close(p);
+        return NULL;
+    }
+    rc = pcap_activate(p);
+    if (rc < 0) {
+        *status = live_error(p, rc, iface, err, errlen);
+        pcap_close(p);
+        return NULL;
+    }
+    if (o->filter && o->filter[0]) {
+        struct bpf_program prog;
+        if (pcap_compile(p, &prog, o->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            snprintf(err, errlen, "bad capture filter '%s': %s", o->filter, pcap_geterr(p));
+            *status = PS_ERR_CONFIG;
+            pcap_close(p);
+            return NULL;
+        }
+        rc = pcap_setfilter(p, &prog);
+        pcap_freecode(&prog);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot set capture filter '%s' on '%s': %s", o->filter, iface,
+                     pcap_geterr(p));
+            *status = PS_ERR_CONFIG;
+            pcap_close(p);
+            return NULL;
+        }
+    }
+    if (pcap_setnonblock(p, 1, perr) != 0 || pcap_get_selectable_fd(p) < 0) {
+        snprintf(err, errlen, "cannot poll capture on '%s': %s", iface, perr);
+        *status = PS_ERR_IO;
+        pcap_close(p);
+        return NULL;
+    }
+    ps_capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        pcap_close(p);
+        snprintf(err, errlen, "out of memory");
+        *status = PS_ERR_NOMEM;
+        return NULL;
+    }
+    c->p = p;
+    c->live = true;
+    c->linktype = pcap_datalink(p);
+    *status = PS_OK;
+    return c;
+}
+
 int ps_capture_linktype(const ps_capture *c)
 {
     return c->linktype;
@@ -88,6 +177,59 @@ int ps_capture_next(ps_capture *c, ps_time_us *ts, const uint8_t **data, uint32_
     return PS_ERR_IO;
 }
 
+typedef struct dispatch_ctx {
+    ps_capture_cb cb;
+    void *user;
+} dispatch_ctx;
+
+static void on_pcap_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *d)
+{
+    const dispatch_ctx *dc = (const dispatch_ctx *)(void *)u;
+    ps_time_us ts = (ps_time_us)h->ts.tv_sec * PS_USEC_PER_SEC + (ps_time_us)h->ts.tv_usec;
+    dc->cb(dc->user, ts, d, h->caplen, h->len);
+}
+
+int ps_capture_dispatch(ps_capture *c, int max, ps_capture_cb cb, void *user, char *err,
+                        size_t errlen)
+{
+    dispatch_ctx dc = {cb, user};
+    int rc = pcap_dispatch(c->p, max, on_pcap_packet, (u_char *)(void *)&dc);
+    if (rc >= 0)
+        return rc;
+    if (rc == PCAP_ERROR_BREAK)
+        return 0;
+    snprintf(err, errlen, "%s", pcap_geterr(c->p));
+    return PS_ERR_IO;
+}
+
+int ps_capture_fd(const ps_capture *c)
+{
+    return c->live ? pcap_get_selectable_fd(c->p) : -1;
+}
+
+/* Adds the growth of a 32-bit libpcap counter, which may have wrapped. */
+static void acc32(uint64_t *total, uint32_t *last, u_int now)
+{
+    *total += (uint32_t)((uint32_t)now - *last);
+    *last = (uint32_t)now;
+}
+
+bool ps_capture_kernel_stats(ps_capture *c, ps_capture_kstats *out)
+{
+    struct pcap_stat st;
+    if (c->live) {
+        if (pcap_stats(c->p, &st) != 0) {
+            *out = c->kstats;
+            return false;
+        }
+        acc32(&c->kstats.recv, &c->last_recv, st.ps_recv);
+        acc32(&c->kstats.drop, &c->last_drop, st.ps_drop);
+        acc32(&c->kstats.ifdrop, &c->last_ifdrop, st.ps_ifdrop);
+    }
+    *out = c->kstats;
+    return true;
+}
+
 uint64_t ps_capture_size(const ps_capture *c)
 {
     return c->size;
@@ -95,7 +237,7 @@ uint64_t ps_capture_size(const ps_capture *c)
 
 uint64_t ps_capture_offset(const ps_capture *c)
 {
-    FILE *f = pcap_file(c->p);
+    FILE *f = c->live ? NULL : pcap_file(c->p);
     long off = f ? ftell(f) : -1;
     return off > 0 ? (uint64_t)off : 0;
 }

@@ -139,6 +139,14 @@ void ps_config_default(ps_config *cfg)
     cfg->output_count = 0;
     cfg->progress = -1;
     ps_redis_config_default(&cfg->redis);
+
+    cfg->snaplen = 262144;
+    cfg->promiscuous = true;
+    cfg->buffer_bytes = 64u << 20;
+    cfg->immediate = false;
+    cfg->stats_interval_s = 60;
+    cfg->log_syslog = 0;
+    cfg->keep_net_raw = true;
 }
 
 /* ---- error collection ---------------------------------------------------- */
@@ -337,14 +345,15 @@ static void scan_text(scan *sc, const char *t)
 /* ---- schema -------------------------------------------------------------- */
 
 typedef enum key_type {
-    KT_U32,   /* integer in [min, max], times scale, into a uint32_t */
-    KT_U64,   /* integer in [min, max], times scale, into a uint64_t */
-    KT_ENUM,  /* string from `enums`, its value into an int */
-    KT_NAME,  /* string of min..max bytes into char[max + 1] */
-    KT_PORTS, /* array of min..max ports into a ps_port_set */
-    KT_PATHS, /* array of min..max paths into outputs[] / output_count */
-    KT_BOOL,  /* true/false into a bool */
-    KT_NETS,  /* array of min..max "addr/len" strings into a ps_net_set */
+    KT_U32,    /* integer in [min, max], times scale, into a uint32_t */
+    KT_U64,    /* integer in [min, max], times scale, into a uint64_t */
+    KT_ENUM,   /* string from `enums`, its value into an int */
+    KT_NAME,   /* string of min..max bytes into char[max + 1] */
+    KT_PORTS,  /* array of min..max ports into a ps_port_set */
+    KT_PATHS,  /* array of min..max paths into outputs[] / output_count */
+    KT_BOOL,   /* true/false into a bool */
+    KT_NETS,   /* array of min..max "addr/len" strings into a ps_net_set */
+    KT_IFACES, /* array of min..max interface names into ifaces[] / iface_count */
 } key_type;
 
 typedef struct enum_val {
@@ -359,12 +368,14 @@ typedef struct key_def {
     uint64_t scale;
     size_t off;
     const enum_val *enums; /* NULL-name terminated */
+    bool live;             /* applied by ps_config_reload() (SIGHUP) */
 } key_def;
 
 static const enum_val checksum_enums[] = {
     {"auto", PS_CSUM_AUTO}, {"yes", PS_CSUM_YES}, {"no", PS_CSUM_NO}, {NULL, 0}};
 static const enum_val trust_enums[] = {{"drop", 0}, {"info", 1}, {NULL, 0}};
 static const enum_val progress_enums[] = {{"auto", -1}, {"on", 1}, {"off", 0}, {NULL, 0}};
+static const enum_val log_enums[] = {{"stderr", 0}, {"syslog", 1}, {NULL, 0}};
 static const enum_val fsync_enums[] = {{"always", PS_FSYNC_ALWAYS},
                                        {"interval", PS_FSYNC_INTERVAL},
                                        {"never", PS_FSYNC_NEVER},
@@ -373,19 +384,25 @@ static const enum_val fsync_enums[] = {{"always", PS_FSYNC_ALWAYS},
 #define OFF(f) offsetof(ps_config, f)
 #define U32(g, k, lo, hi, sc, f)                                                                   \
     {                                                                                              \
-        g, k, KT_U32, lo, hi, sc, OFF(f), NULL                                                     \
+        g, k, KT_U32, lo, hi, sc, OFF(f), NULL, false                                              \
     }
 #define U64(g, k, lo, hi, sc, f)                                                                   \
     {                                                                                              \
-        g, k, KT_U64, lo, hi, sc, OFF(f), NULL                                                     \
+        g, k, KT_U64, lo, hi, sc, OFF(f), NULL, false                                              \
+    }
+/* A key applied on SIGHUP without a restart. */
+#define LIVE_U32(g, k, lo, hi, f)                                                                  \
+    {                                                                                              \
+        g, k, KT_U32, lo, hi, 1, OFF(f), NULL, true                                                \
     }
 
 /* One row per accepted key: adding a setting is adding a row (and its
  * default, and a line in config/portside.conf). */
 static const key_def schema[] = {
-    {"sensor", "name", KT_NAME, 1, 255, 1, OFF(sensor_name), NULL},
+    {"sensor", "name", KT_NAME, 1, 255, 1, OFF(sensor_name), NULL, true},
 
-    {"decode", "checksum_validation", KT_ENUM, 0, 0, 1, OFF(decode.checksum_mode), checksum_enums},
+    {"decode", "checksum_validation", KT_ENUM, 0, 0, 1, OFF(decode.checksum_mode), checksum_enums,
+     false},
     U32("decode", "max_tunnel_depth", 0, 8, 1, decode.max_tunnel_depth),
     U32("decode", "frag_max_datagrams", 1, 1000000, 1, decode.frag_max_datagrams),
     U32("decode", "frag_timeout_ms", 100, 600000, 1, decode.frag_timeout_ms),
@@ -410,78 +427,89 @@ static const key_def schema[] = {
     U32("http", "body_cap_kb", 1, 16384, 1024, body_cap),
     U32("http", "pool_body_bufs", 1, 1000000, 1, body_bufs),
 
-    {"docker", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(docker_ports), NULL},
-    {"kubelet", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(kubelet_ports), NULL},
-    {"kubeapi", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(kubeapi_ports), NULL},
-    {"etcd", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(etcd_ports), NULL},
-    {"secrets", "hmac_key", KT_NAME, 16, 255, 1, OFF(hmac_key), NULL},
+    {"docker", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(docker_ports), NULL, false},
+    {"kubelet", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(kubelet_ports), NULL, false},
+    {"kubeapi", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(kubeapi_ports), NULL, false},
+    {"etcd", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(etcd_ports), NULL, false},
+    {"secrets", "hmac_key", KT_NAME, 16, 255, 1, OFF(hmac_key), NULL, false},
 
-    {"tls", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(tls_ports), NULL},
-    {"tls", "alert_untrusted", KT_BOOL, 0, 1, 1, OFF(tls_alert_untrusted), NULL},
-    {"tls", "trusted_networks", KT_NETS, 0, PS_MAX_NETS, 1, OFF(tls_trusted), NULL},
+    {"tls", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(tls_ports), NULL, false},
+    {"tls", "alert_untrusted", KT_BOOL, 0, 1, 1, OFF(tls_alert_untrusted), NULL, true},
+    {"tls", "trusted_networks", KT_NETS, 0, PS_MAX_NETS, 1, OFF(tls_trusted), NULL, true},
 
-    {"ndpi", "enabled", KT_BOOL, 0, 1, 1, OFF(ndpi_enabled), NULL},
+    {"ndpi", "enabled", KT_BOOL, 0, 1, 1, OFF(ndpi_enabled), NULL, false},
     U32("ndpi", "max_packets", 1, 64, 1, ndpi_max_packets),
     U32("ndpi", "max_flows", 16, 10000000, 1, ndpi_max_flows),
 
-    U32("detection", "window_s", 10, 86400, 1, window_s),
-    U32("detection", "update_interval_s", 1, 86400, 1, update_interval_s),
-    U32("detection", "response_timeout_s", 1, 3600, 1, response_timeout_s),
+    LIVE_U32("detection", "window_s", 10, 86400, window_s),
+    LIVE_U32("detection", "update_interval_s", 1, 86400, update_interval_s),
+    LIVE_U32("detection", "response_timeout_s", 1, 3600, response_timeout_s),
     U32("detection", "max_aggregates", 16, 10000000, 1, max_aggregates),
     U32("detection", "max_urls", 1, 64, 1, max_urls),
-    {"scan", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(scan_ports), NULL},
-    U32("scan", "horizontal_hosts", 2, 1000000, 1, scan.horizontal_hosts),
-    U32("scan", "vertical_ports", 2, 65535, 1, scan.vertical_ports),
-    U32("scan", "window_s", 10, 86400, 1, scan.window_s),
-    U32("scan", "idle_timeout_s", 60, 2592000, 1, scan.idle_timeout_s),
+    {"scan", "ports", KT_PORTS, 1, PS_MAX_PORTS, 1, OFF(scan_ports), NULL, false},
+    LIVE_U32("scan", "horizontal_hosts", 2, 1000000, scan.horizontal_hosts),
+    LIVE_U32("scan", "vertical_ports", 2, 65535, scan.vertical_ports),
+    LIVE_U32("scan", "window_s", 10, 86400, scan.window_s),
+    LIVE_U32("scan", "idle_timeout_s", 60, 2592000, scan.idle_timeout_s),
     U32("scan", "max_sources", 16, 10000000, 1, scan.max_sources),
     U32("scan", "exact_targets", 1, 4096, 1, scan.exact_targets),
     U32("scan", "hll_bits", 4, 16, 1, scan.hll_bits),
     U32("scan", "hll_sketches", 1, 1000000, 1, scan.hll_sketches),
     U32("scan", "fingerprint_packets", 2, 4, 1, scan.fingerprint_k),
-    U32("scan", "report_rate", 1, 100000, 1, scan.report_rate),
-    U32("scan", "report_burst", 1, 1000000, 1, scan.report_burst),
-    U32("scan", "suppressed_interval_s", 1, 86400, 1, scan.suppressed_interval_s),
+    LIVE_U32("scan", "report_rate", 1, 100000, scan.report_rate),
+    LIVE_U32("scan", "report_burst", 1, 1000000, scan.report_burst),
+    LIVE_U32("scan", "suppressed_interval_s", 1, 86400, scan.suppressed_interval_s),
     U64("scan", "memcap_mb", 1, 65536, 1024 * 1024, scan.memcap),
     U64("scan", "hash_seed", 0, INT64_MAX, 1, scan.hash_key[0]),
-    {"trust", "any", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_any), NULL},
-    {"trust", "docker", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_docker), NULL},
-    {"trust", "kubelet", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_kubelet), NULL},
-    {"trust", "kubeapi", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_kubeapi), NULL},
-    {"trust", "etcd", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_etcd), NULL},
-    {"trust", "mode", KT_ENUM, 0, 0, 1, OFF(trust_mode), trust_enums},
+    {"trust", "any", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_any), NULL, true},
+    {"trust", "docker", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_docker), NULL, true},
+    {"trust", "kubelet", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_kubelet), NULL, true},
+    {"trust", "kubeapi", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_kubeapi), NULL, true},
+    {"trust", "etcd", KT_NETS, 0, PS_MAX_NETS, 1, OFF(trust_etcd), NULL, true},
+    {"trust", "mode", KT_ENUM, 0, 0, 1, OFF(trust_mode), trust_enums, true},
     U32("baseline", "learn_s", 0, 31536000, 1, baseline_learn_s),
-    {"baseline", "file", KT_NAME, 1, PS_PATH_MAX - 1, 1, OFF(baseline_file), NULL},
+    {"baseline", "file", KT_NAME, 1, PS_PATH_MAX - 1, 1, OFF(baseline_file), NULL, false},
     U32("baseline", "max_pairs", 16, 10000000, 1, baseline_max_pairs),
     U32("campaign", "max_sources", 16, 10000000, 1, campaign_max_sources),
     U32("campaign", "idle_timeout_s", 60, 2592000, 1, campaign_idle_s),
 
-    {"output", "paths", KT_PATHS, 1, PS_MAX_OUTPUTS, 1, OFF(outputs), NULL},
+    {"output", "paths", KT_PATHS, 1, PS_MAX_OUTPUTS, 1, OFF(outputs), NULL, true},
 
-    {"runtime", "progress", KT_ENUM, 0, 0, 1, OFF(progress), progress_enums},
+    {"capture", "interfaces", KT_IFACES, 0, PS_MAX_IFACES, 1, OFF(ifaces), NULL, false},
+    U32("capture", "snaplen", 64, 262144, 1, snaplen),
+    {"capture", "promiscuous", KT_BOOL, 0, 1, 1, OFF(promiscuous), NULL, false},
+    U32("capture", "buffer_mb", 1, 2047, 1u << 20, buffer_bytes),
+    {"capture", "immediate", KT_BOOL, 0, 1, 1, OFF(immediate), NULL, false},
+    {"capture", "filter", KT_NAME, 0, PS_PATH_MAX - 1, 1, OFF(filter), NULL, false},
+
+    {"runtime", "progress", KT_ENUM, 0, 0, 1, OFF(progress), progress_enums, true},
+    LIVE_U32("runtime", "stats_interval_s", 0, 86400, stats_interval_s),
+    {"runtime", "log", KT_ENUM, 0, 0, 1, OFF(log_syslog), log_enums, true},
+    {"runtime", "user", KT_NAME, 0, 63, 1, OFF(user), NULL, false},
+    {"runtime", "keep_net_raw", KT_BOOL, 0, 1, 1, OFF(keep_net_raw), NULL, false},
 
     /* [redis]: string maxima are the field sizes - 1 (PS_REDIS_NAME_MAX, PS_REDIS_PATH_MAX). */
-    {"redis", "channel", KT_NAME, 1, 255, 1, OFF(redis.channel), NULL},
-    {"redis", "stream", KT_NAME, 1, 255, 1, OFF(redis.stream), NULL},
-    {"redis", "stats_stream", KT_NAME, 1, 255, 1, OFF(redis.stats_stream), NULL},
+    {"redis", "channel", KT_NAME, 1, 255, 1, OFF(redis.channel), NULL, false},
+    {"redis", "stream", KT_NAME, 1, 255, 1, OFF(redis.stream), NULL, false},
+    {"redis", "stats_stream", KT_NAME, 1, 255, 1, OFF(redis.stats_stream), NULL, false},
     U32("redis", "stream_maxlen", 0, 1000000000, 1, redis.stream_maxlen),
-    {"redis", "publish", KT_BOOL, 0, 1, 1, OFF(redis.publish), NULL},
-    {"redis", "xadd", KT_BOOL, 0, 1, 1, OFF(redis.xadd), NULL},
-    {"redis", "password", KT_NAME, 0, 255, 1, OFF(redis.password), NULL},
-    {"redis", "password_env", KT_NAME, 0, 255, 1, OFF(redis.password_env), NULL},
-    {"redis", "ca_file", KT_NAME, 0, 1023, 1, OFF(redis.ca_file), NULL},
-    {"redis", "cert_file", KT_NAME, 0, 1023, 1, OFF(redis.cert_file), NULL},
-    {"redis", "key_file", KT_NAME, 0, 1023, 1, OFF(redis.key_file), NULL},
-    {"redis", "verify_hostname", KT_BOOL, 0, 1, 1, OFF(redis.verify_hostname), NULL},
+    {"redis", "publish", KT_BOOL, 0, 1, 1, OFF(redis.publish), NULL, false},
+    {"redis", "xadd", KT_BOOL, 0, 1, 1, OFF(redis.xadd), NULL, false},
+    {"redis", "password", KT_NAME, 0, 255, 1, OFF(redis.password), NULL, false},
+    {"redis", "password_env", KT_NAME, 0, 255, 1, OFF(redis.password_env), NULL, false},
+    {"redis", "ca_file", KT_NAME, 0, 1023, 1, OFF(redis.ca_file), NULL, false},
+    {"redis", "cert_file", KT_NAME, 0, 1023, 1, OFF(redis.cert_file), NULL, false},
+    {"redis", "key_file", KT_NAME, 0, 1023, 1, OFF(redis.key_file), NULL, false},
+    {"redis", "verify_hostname", KT_BOOL, 0, 1, 1, OFF(redis.verify_hostname), NULL, false},
     U32("redis", "connect_timeout_ms", 10, 600000, 1, redis.connect_timeout_ms),
     U32("redis", "command_timeout_ms", 10, 600000, 1, redis.command_timeout_ms),
     U32("redis", "queue_size", 16, 262144, 1, redis.queue_size),
-    {"redis", "spool_dir", KT_NAME, 0, 1023, 1, OFF(redis.spool_dir), NULL},
+    {"redis", "spool_dir", KT_NAME, 0, 1023, 1, OFF(redis.spool_dir), NULL, false},
     U64("redis", "spool_max_mb", 1, 1048576, 1u << 20, redis.spool_max_bytes),
-    {"redis", "fsync", KT_ENUM, 0, 0, 1, OFF(redis.fsync), fsync_enums},
+    {"redis", "fsync", KT_ENUM, 0, 0, 1, OFF(redis.fsync), fsync_enums, false},
     U32("redis", "fsync_interval_ms", 1, 3600000, 1, redis.fsync_interval_ms),
     U32("redis", "flush_timeout_s", 0, 3600, 1, redis.flush_timeout_s),
-    {"runtime", "state_dir", KT_NAME, 1, PS_PATH_MAX - 1, 1, OFF(state_dir), NULL},
+    {"runtime", "state_dir", KT_NAME, 1, PS_PATH_MAX - 1, 1, OFF(state_dir), NULL, false},
 };
 
 static bool group_known(const char *g)
@@ -710,6 +738,62 @@ static void apply_nets(const load_ctx *lc, const key_def *d, const config_settin
         memcpy((char *)lc->cfg + d->off, &set, sizeof(set));
 }
 
+/* Linux interface names: 1-15 bytes, no '/', ':' or white space, not "." or "..". */
+static bool iface_name_ok(const char *n)
+{
+    size_t len = n != NULL ? strlen(n) : 0;
+
+    if (len == 0 || len >= PS_IFNAME_MAX || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+        return false;
+    for (const char *p = n; *p != '\0'; p++)
+        if (*p == '/' || *p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static void apply_ifaces(const load_ctx *lc, const key_def *d, const config_setting_t *s)
+{
+    ps_config *cfg = lc->cfg;
+    int n = is_collection(s) ? config_setting_length(s) : -1;
+    const char *names[PS_MAX_IFACES];
+    bool ok = true;
+
+    if (n < d->min || n > d->max) {
+        err_add(lc->err, line_of(s),
+                "'%s.%s' must be an array of %" PRId64 " to %" PRId64 " interface names", d->group,
+                d->key, d->min, d->max);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *str = e != NULL && config_setting_type(e) == CONFIG_TYPE_STRING
+                              ? config_setting_get_string(e)
+                              : NULL;
+        names[i] = str;
+        if (!iface_name_ok(str)) {
+            err_add(lc->err, line_of(e != NULL ? e : s),
+                    "'%s.%s' entry %d must be an interface name of 1 to %d characters without "
+                    "'/', ':' or spaces",
+                    d->group, d->key, i + 1, PS_IFNAME_MAX - 1);
+            ok = false;
+            continue;
+        }
+        for (int j = 0; j < i; j++) {
+            if (names[j] != NULL && strcmp(names[j], str) == 0) {
+                err_add(lc->err, line_of(e), "'%s.%s' entry %d repeats entry %d", d->group, d->key,
+                        i + 1, j + 1);
+                ok = false;
+                break;
+            }
+        }
+    }
+    if (!ok)
+        return;
+    for (int i = 0; i < n; i++)
+        strcpy(cfg->ifaces[i], names[i]);
+    cfg->iface_count = (uint32_t)n;
+}
+
 static void apply(const load_ctx *lc, const key_def *d, const config_setting_t *s)
 {
     switch (d->type) {
@@ -734,6 +818,9 @@ static void apply(const load_ctx *lc, const key_def *d, const config_setting_t *
         break;
     case KT_NETS:
         apply_nets(lc, d, s);
+        break;
+    case KT_IFACES:
+        apply_ifaces(lc, d, s);
         break;
     }
 }
@@ -772,6 +859,80 @@ static void load_root(const load_ctx *lc, const config_setting_t *root)
             apply(lc, d, s);
         }
     }
+}
+
+/* ---- reload (SIGHUP) ------------------------------------------------------ */
+
+/* Bytes of the field of key d, for keys stored in one fixed-size field. */
+static size_t field_size(const key_def *d)
+{
+    switch (d->type) {
+    case KT_U32:
+        return sizeof(uint32_t);
+    case KT_U64:
+        return sizeof(uint64_t);
+    case KT_ENUM:
+        return sizeof(int);
+    case KT_NAME:
+        return (size_t)d->max + 1;
+    case KT_PORTS:
+        return sizeof(ps_port_set);
+    case KT_BOOL:
+        return sizeof(bool);
+    case KT_NETS:
+        return sizeof(ps_net_set);
+    case KT_PATHS:
+    case KT_IFACES:
+        break;
+    }
+    return 0;
+}
+
+/* True when key d holds different values in a and b. */
+static bool key_differs(const key_def *d, const ps_config *a, const ps_config *b)
+{
+    if (d->type == KT_PATHS) {
+        if (a->output_count != b->output_count)
+            return true;
+        for (uint32_t i = 0; i < a->output_count && i < PS_MAX_OUTPUTS; i++)
+            if (strcmp(a->outputs[i], b->outputs[i]) != 0)
+                return true;
+        return false;
+    }
+    if (d->type == KT_IFACES) {
+        if (a->iface_count != b->iface_count)
+            return true;
+        for (uint32_t i = 0; i < a->iface_count && i < PS_MAX_IFACES; i++)
+            if (strcmp(a->ifaces[i], b->ifaces[i]) != 0)
+                return true;
+        return false;
+    }
+    const char *fa = (const char *)a + d->off, *fb = (const char *)b + d->off;
+    if (d->type == KT_NAME)
+        return strncmp(fa, fb, field_size(d)) != 0;
+    return memcmp(fa, fb, field_size(d)) != 0;
+}
+
+unsigned ps_config_reload(ps_config *live, const ps_config *next, ps_config_change_fn fn, void *ctx)
+{
+    unsigned kept = 0;
+
+    for (size_t i = 0; i < PS_ARRAY_LEN(schema); i++) {
+        const key_def *d = &schema[i];
+        if (!key_differs(d, live, next))
+            continue;
+        if (d->live && d->type == KT_PATHS) {
+            memcpy(live->outputs, next->outputs, sizeof(live->outputs));
+            live->output_count = next->output_count;
+        } else if (d->live) {
+            memcpy((char *)live + d->off, (const char *)next + d->off, field_size(d));
+        } else {
+            kept++;
+        }
+        if (fn != NULL)
+            fn(ctx, d->group, d->key, d->live);
+    }
+    return kept;
 }
 
 /* ---- entry points -------------------------------------------------------- */

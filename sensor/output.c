@@ -17,6 +17,7 @@ struct ps_output {
     ps_output_stats stats;
     ps_redis_sink *redis; /* at most one; counted in count */
     ps_redis_config rcfg;
+    char redis_spec[1024]; /* its URI, to recognise it on reopen */
 };
 
 ps_output *ps_output_new(void)
@@ -67,6 +68,7 @@ int ps_output_add(ps_output *o, const char *spec, char *err, size_t errlen)
         o->redis = ps_redis_sink_new(spec, &o->rcfg, err, errlen);
         if (!o->redis)
             return PS_ERR_CONFIG;
+        snprintf(o->redis_spec, sizeof(o->redis_spec), "%s", spec);
         o->count++;
         return PS_OK;
     }
@@ -85,6 +87,60 @@ int ps_output_add(ps_output *o, const char *spec, char *err, size_t errlen)
     o->is_stdout[o->nfiles] = out;
     o->nfiles++;
     o->count++;
+    return PS_OK;
+}
+
+int ps_output_reopen(ps_output *o, const char *const *specs, int n, char *err, size_t errlen)
+{
+    FILE *files[PS_MAX_SINKS];
+    bool is_out[PS_MAX_SINKS];
+    int nf = 0, rc = PS_OK;
+    bool redis_seen = false;
+    size_t slen;
+
+    for (int i = 0; i < n && rc == PS_OK; i++) {
+        if (has_scheme(specs[i], &slen)) {
+            if (!o->redis || strcmp(specs[i], o->redis_spec) != 0) {
+                snprintf(err, errlen, "the Redis output cannot change while running: restart");
+                rc = PS_ERR_CONFIG;
+            }
+            redis_seen = true;
+            continue;
+        }
+        if (nf == PS_MAX_SINKS) {
+            snprintf(err, errlen, "too many outputs (at most %d)", PS_MAX_SINKS);
+            rc = PS_ERR_CAP;
+            break;
+        }
+        is_out[nf] = strcmp(specs[i], "-") == 0;
+        files[nf] = is_out[nf] ? stdout : fopen(specs[i], "a");
+        if (!files[nf]) {
+            snprintf(err, errlen, "cannot open output %s: %s", specs[i], strerror(errno));
+            rc = PS_ERR_IO;
+            break;
+        }
+        nf++;
+    }
+    if (rc == PS_OK && o->redis && !redis_seen) {
+        snprintf(err, errlen, "the Redis output cannot be removed while running: restart");
+        rc = PS_ERR_CONFIG;
+    }
+    if (rc != PS_OK) {
+        for (int i = 0; i < nf; i++)
+            if (!is_out[i])
+                fclose(files[i]);
+        return rc;
+    }
+    for (int i = 0; i < o->nfiles; i++) {
+        if (o->is_stdout[i])
+            fflush(o->sinks[i]);
+        else if (fclose(o->sinks[i]) != 0)
+            o->stats.write_errors++;
+    }
+    memcpy(o->sinks, files, (size_t)nf * sizeof(files[0]));
+    memcpy(o->is_stdout, is_out, (size_t)nf * sizeof(is_out[0]));
+    o->nfiles = nf;
+    o->count = nf + (o->redis ? 1 : 0);
     return PS_OK;
 }
 

@@ -335,6 +335,25 @@ ps_scan *ps_scan_new(const ps_scan_config *cfg)
     return s;
 }
 
+int ps_scan_set_limits(ps_scan *s, const ps_scan_config *cfg)
+{
+    ps_scan_config next = s->cfg;
+    next.horizontal_hosts = cfg->horizontal_hosts;
+    next.vertical_ports = cfg->vertical_ports;
+    next.window_s = cfg->window_s;
+    next.idle_timeout_s = cfg->idle_timeout_s;
+    next.report_rate = cfg->report_rate;
+    next.report_burst = cfg->report_burst;
+    next.suppressed_interval_s = cfg->suppressed_interval_s;
+    if (ps_scan_config_check(&next, NULL, 0) != PS_OK)
+        return PS_ERR_CONFIG;
+    s->cfg = next;
+    uint64_t cap = (uint64_t)next.report_burst * MICRO;
+    if (s->tokens > cap)
+        s->tokens = cap;
+    return PS_OK;
+}
+
 void ps_scan_free(ps_scan *s)
 {
     if (!s)

@@ -1,6 +1,9 @@
-/* summary.c - human-readable end-of-run counters, one topic per line, for operators and CI logs. */
+/* summary.c - end-of-run counters for operators and CI logs, and the periodic stats record. */
 #include <inttypes.h>
+#include <unistd.h>
 
+#include "json_writer.h"
+#include "scan.h"
 #include "ndpi_adapter.h"
 #include "summary.h"
 #include "tls_hello.h"
@@ -87,4 +90,120 @@ void ps_summary_print(FILE *f, const ps_worker *w, const ps_correlator *c, const
     const ps_output_stats *os = ps_output_stats_get(o);
     if (os->write_errors)
         fprintf(f, "portside: %" PRIu64 " output write errors\n", os->write_errors);
+}
+
+static void anomalies_json(ps_jw *j, const uint64_t *counts, int n, name_fn name)
+{
+    for (int i = 0; i < n; i++)
+        if (counts[i])
+            ps_jw_u64(j, name(i), counts[i]);
+}
+
+int ps_stats_format(const ps_stats_source *s, char *buf, size_t cap)
+{
+    const ps_worker_stats *ws = ps_worker_stats_get(s->w);
+    const ps_decode_stats *ds = ps_worker_decode_stats(s->w);
+    const ps_flow_stats *fs = ps_worker_flow_stats(s->w);
+    const ps_http_stats *hs = ps_worker_http_stats(s->w);
+    const ps_correlator_stats *cs = ps_correlator_stats_get(s->c);
+    const ps_output_stats *os = ps_output_stats_get(s->o);
+    const struct ps_scan *scan = ps_correlator_scan(s->c);
+    uint64_t scan_bytes = scan ? ps_scan_memory(scan) : 0;
+    char ts[40];
+    ps_jw j;
+
+    ps_jw_init(&j, buf, cap);
+    ps_jw_obj_begin(&j, NULL);
+    ps_jw_str(&j, "event_type", "stats");
+    ps_jw_str(&j, "timestamp", ps_format_time(s->now, ts, sizeof(ts)));
+    ps_jw_str(&j, "sensor", s->cfg->sensor_name);
+    ps_jw_u64(&j, "uptime_s", s->uptime_s);
+    ps_jw_u64(&j, "packets", ws->packets);
+    ps_jw_u64(&j, "bytes", ws->bytes);
+
+    uint64_t kdrops = 0;
+    ps_jw_arr_begin(&j, "interfaces");
+    for (uint32_t i = 0; i < s->nifaces; i++) {
+        const ps_live_iface_stats *f = &s->ifaces[i];
+        kdrops += f->kernel.drop + f->kernel.ifdrop;
+        ps_jw_obj_begin(&j, NULL);
+        ps_jw_str(&j, "name", f->name);
+        ps_jw_bool(&j, "up", f->up);
+        ps_jw_u64(&j, "packets", f->packets);
+        ps_jw_u64(&j, "bytes", f->bytes);
+        ps_jw_u64(&j, "ps_recv", f->kernel.recv);
+        ps_jw_u64(&j, "ps_drop", f->kernel.drop);
+        ps_jw_u64(&j, "ps_ifdrop", f->kernel.ifdrop);
+        ps_jw_u64(&j, "over_mtu", f->over_mtu);
+        ps_jw_u64(&j, "truncated", f->truncated);
+        ps_jw_u64(&j, "failures", f->failures);
+        ps_jw_u64(&j, "reopens", f->reopens);
+        ps_jw_obj_end(&j);
+    }
+    ps_jw_arr_end(&j);
+    ps_jw_u64(&j, "kernel_drops", kdrops);
+
+    ps_jw_obj_begin(&j, "flows");
+    ps_jw_u64(&j, "active", fs->active);
+    ps_jw_u64(&j, "created", fs->created);
+    ps_jw_u64(&j, "timed_out", fs->timed_out);
+    ps_jw_u64(&j, "evicted", fs->evicted);
+    ps_jw_obj_end(&j);
+
+    ps_jw_obj_begin(&j, "memory");
+    ps_jw_u64(&j, "in_use_bytes", fs->mem_in_use + scan_bytes);
+    ps_jw_u64(&j, "flows_bytes", fs->mem_in_use);
+    ps_jw_u64(&j, "flows_peak_bytes", fs->mem_peak);
+    ps_jw_u64(&j, "scan_bytes", scan_bytes);
+    ps_jw_u64(&j, "rss_bytes", s->rss_bytes);
+    ps_jw_obj_end(&j);
+
+    ps_jw_obj_begin(&j, "anomalies");
+    anomalies_json(&j, ds->anomalies, PS_DA_MAX, ps_decode_anomaly_name);
+    anomalies_json(&j, fs->anomalies, PS_FA_MAX, ps_flow_anomaly_name);
+    anomalies_json(&j, hs->anomalies, PS_HA_MAX, ps_http_anomaly_name);
+    ps_jw_obj_end(&j);
+
+    ps_jw_obj_begin(&j, "detections");
+    ps_jw_u64(&j, "records", cs->records);
+    ps_jw_u64(&j, "calls", cs->events);
+    ps_jw_u64(&j, "aggregates_open", cs->aggregates_open);
+    ps_jw_u64(&j, "aggregates_evicted", cs->aggregates_evicted);
+    ps_jw_obj_begin(&j, "by_rule");
+    for (uint32_t i = 0; i < cs->nrules; i++)
+        ps_jw_u64(&j, cs->by_rule[i].rule->name, cs->by_rule[i].records);
+    ps_jw_obj_end(&j);
+    ps_jw_obj_end(&j);
+
+    ps_jw_obj_begin(&j, "output");
+    ps_jw_u64(&j, "records", os->records);
+    ps_jw_u64(&j, "write_errors", os->write_errors);
+    ps_jw_obj_end(&j);
+
+    ps_redis_stats rs;
+    if (ps_output_redis_stats(s->o, &rs)) {
+        ps_jw_obj_begin(&j, "redis");
+        ps_jw_bool(&j, "connected", rs.connected);
+        ps_jw_u64(&j, "queue_depth", rs.queue_depth);
+        ps_jw_u64(&j, "delivered", rs.delivered);
+        ps_jw_u64(&j, "spooled", rs.spooled);
+        ps_jw_u64(&j, "dropped", rs.dropped);
+        ps_jw_u64(&j, "spool_pending", rs.spool_pending);
+        ps_jw_u64(&j, "reconnects", rs.reconnects);
+        ps_jw_obj_end(&j);
+    }
+    ps_jw_obj_end(&j);
+    return ps_jw_finish(&j);
+}
+
+uint64_t ps_stats_rss_bytes(void)
+{
+    unsigned long long pages_total = 0, pages_res = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    int n = fscanf(f, "%llu %llu", &pages_total, &pages_res);
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 ? (uint64_t)pages_res * (uint64_t)page : 0;
 }
