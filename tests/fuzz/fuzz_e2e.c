@@ -1,8 +1,11 @@
 /* fuzz_e2e.c - the whole pipeline: length-prefixed frames through a worker (decode, flows, HTTP,
  * Docker, TLS, h2, nDPI) and a correlator writing to an output without sinks. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../unit/json_check.h"
 #include "config.h"
 #include "correlate.h"
 #include "output.h"
@@ -13,6 +16,28 @@ static ps_output *out;
 static ps_correlator *c;
 static ps_worker *w;
 static ps_time_us ts = 1751364000ull * PS_USEC_PER_SEC;
+static char path[64];
+static FILE *rd; /* the sink file, read back after every input */
+
+/* Every line the pipeline wrote is one JSON object in valid UTF-8; then
+ * the file is emptied for the next input (the sink appends). */
+static void check_output(void)
+{
+    static char line[1 << 20];
+    if (ps_output_flush(out) != PS_OK)
+        abort();
+    rewind(rd);
+    while (fgets(line, sizeof(line), rd) != NULL) {
+        size_t n = strlen(line);
+        if (n == 0 || line[n - 1] != '\n')
+            abort(); /* a line longer than any record, or cut */
+        n--;
+        if (!jc_utf8_valid((const uint8_t *)line, n) || !jc_valid(line, n) || line[0] != '{')
+            abort();
+    }
+    if (ftruncate(fileno(rd), 0) != 0)
+        abort();
+}
 
 /* Input: records of [u16 big-endian length][u8 flags][frame]; flags bit 0
  * advances packet time by 10 s (timeouts), bit 1 picks raw IP framing.
@@ -37,6 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.tls_trusted.count = 1;
         cfg.http_log = true;
         out = ps_output_new();
+        char err[256];
+        strcpy(path, "/tmp/fuzz_e2e.XXXXXX");
+        int fd = mkstemp(path);
+        if (!out || fd < 0 || ps_output_add(out, path, err, sizeof(err)) != PS_OK)
+            abort();
+        rd = fdopen(fd, "r+");
+        unlink(path); /* the sink keeps it open */
         c = out ? ps_correlator_new(&cfg, out) : NULL;
         w = c ? ps_worker_new(&cfg, ps_correlator_sink(c)) : NULL;
         if (!w)
@@ -55,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ps_worker_flush(w, ts);
     ps_correlator_flush(c, ts);
+    check_output();
     ts += 1000 * PS_USEC_PER_SEC; /* the next input starts well after */
     return 0;
 }
