@@ -23,6 +23,7 @@ struct ps_http_pool {
     ps_http_config cfg;
     ps_http_stats stats;
     http_txn *txs, *free_txs;
+    uint32_t txs_untouched; /* txs[txs_untouched..] never used: start-up touches no page */
     uint8_t *hbuf_mem;
     uint8_t **hbuf_free;
     uint32_t hbuf_nfree;
@@ -151,10 +152,6 @@ ps_http_pool *ps_http_pool_new(const ps_http_config *cfg)
         ps_http_pool_free(p);
         return NULL;
     }
-    for (uint32_t i = cfg->pool_txs; i-- > 0;) {
-        p->txs[i].next = p->free_txs;
-        p->free_txs = &p->txs[i];
-    }
     for (uint32_t i = 0; i < cfg->pool_head_bufs; i++)
         p->hbuf_free[p->hbuf_nfree++] = p->hbuf_mem + (size_t)i * cfg->max_header_bytes;
     for (uint32_t i = 0; i < cfg->pool_inflaters; i++) {
@@ -194,6 +191,7 @@ bool ps_http_pool_idle(const ps_http_pool *p)
     uint32_t n = 0;
     for (const http_txn *t = p->free_txs; t; t = t->next)
         n++;
+    n += p->cfg.pool_txs - p->txs_untouched;
     return n == p->cfg.pool_txs && p->hbuf_nfree == p->cfg.pool_head_bufs &&
            p->z_nfree == p->z_total;
 }
@@ -201,9 +199,12 @@ bool ps_http_pool_idle(const ps_http_pool *p)
 static http_txn *tx_get(ps_http_pool *p)
 {
     http_txn *t = p->free_txs;
-    if (!t)
+    if (t)
+        p->free_txs = t->next;
+    else if (p->txs_untouched < p->cfg.pool_txs)
+        t = &p->txs[p->txs_untouched++];
+    else
         return NULL;
-    p->free_txs = t->next;
     memset(t, 0, sizeof(*t));
     t->tx.json_items = -1;
     return t;

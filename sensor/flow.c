@@ -34,6 +34,7 @@ struct ps_flow_table {
     ps_flow_stats st;
     ps_flow *flows;
     ps_flow *free_list; /* linked through hnext */
+    uint32_t untouched; /* flows[untouched..] never used: start-up touches no page */
     ps_flow **buckets;
     uint32_t bmask;
     syn_ent *syn;      /* syn_sets * 2 entries, 2-way set associative */
@@ -283,14 +284,17 @@ static bool reclaim(void *ctx)
 static ps_flow *flow_new(ps_flow_table *t, uint32_t hash, const ps_addr *cli, uint16_t cport,
                          const ps_addr *srv, uint16_t sport, ps_time_us ts)
 {
-    if (t->free_list == NULL) {
+    if (t->free_list == NULL && t->untouched == t->cfg.max_flows) {
         ps_flow *v = pick_victim(t);
         if (v == NULL)
             return NULL;
         flow_end(t, v, PS_FLOW_END_EVICTED, ts);
     }
     ps_flow *f = t->free_list;
-    t->free_list = f->hnext;
+    if (f != NULL)
+        t->free_list = f->hnext;
+    else
+        f = &t->flows[t->untouched++];
     memset(f, 0, sizeof(*f));
     f->id = t->next_id++;
     f->cli = *cli;
@@ -476,11 +480,6 @@ ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callba
     }
     t->bmask = nbuckets - 1;
     t->syn_mask = syn_sets - 1;
-    for (uint32_t i = c.max_flows; i > 0; i--) {
-        t->flows[i - 1].hnext = t->free_list;
-        t->flows[i - 1].lru_class = LRU_NONE;
-        t->free_list = &t->flows[i - 1];
-    }
     uint64_t seed[2];
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
         struct timespec ts;

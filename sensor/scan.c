@@ -88,6 +88,7 @@ struct ps_scan {
     uint32_t *sk_owner;
     uint32_t sk_free, sk_head, sk_tail;
     uint32_t lru_head, lru_tail, free_head;
+    uint32_t untouched; /* srcs[untouched..] never used: start-up touches no page */
     ps_scan_report *q;
     uint32_t qhead, qlen;
     uint8_t *slot_of; /* port -> index in cfg.ports, NO_SLOT if absent */
@@ -304,9 +305,7 @@ ps_scan *ps_scan_new(const ps_scan_config *cfg)
     s->bmask = nb - 1;
     for (uint32_t i = 0; i < nb; i++)
         s->buckets[i] = NIL;
-    for (uint32_t i = 0; i < n; i++)
-        s->srcs[i].hnext = i + 1 < n ? i + 1 : NIL;
-    s->free_head = 0;
+    s->free_head = NIL;
     s->lru_head = s->lru_tail = NIL;
     for (uint32_t i = 0; i < cfg->hll_sketches; i++) {
         s->sk_next[i] = i + 1 < cfg->hll_sketches ? i + 1 : NIL;
@@ -722,7 +721,7 @@ static bool src_expired(const ps_scan *s, const src *e, ps_time_us now)
 
 static uint32_t src_new(ps_scan *s, const ps_addr *a, uint32_t h, ps_time_us now)
 {
-    if (s->free_head == NIL) {
+    if (s->free_head == NIL && s->untouched == s->cfg.max_sources) {
         uint32_t victim = s->lru_tail;
         if (src_expired(s, &s->srcs[victim], now)) {
             s->st.sources_expired++;
@@ -742,8 +741,11 @@ static uint32_t src_new(ps_scan *s, const ps_addr *a, uint32_t h, ps_time_us now
         }
     }
     uint32_t i = s->free_head;
+    if (i != NIL)
+        s->free_head = s->srcs[i].hnext;
+    else
+        i = s->untouched++;
     src *e = &s->srcs[i];
-    s->free_head = e->hnext;
     memset(e, 0, sizeof *e);
     e->used = true;
     e->addr = *a;
