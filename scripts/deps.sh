@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
       libpcap-dev libndpi-dev libssl-dev libhiredis-dev libcunit1-dev zlib1g-dev libconfig-dev
-      python3 python3-yaml jq time redis-server python3-redis)
+      python3 python3-yaml jq time redis-server python3-redis tcpreplay iproute2 curl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

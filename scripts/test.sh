@@ -65,6 +65,7 @@ step build build "$root/build-test/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 step unit unit "$root/build-test/release"
 step golden tests/golden/run.sh "$root/build-test/release/portside"
 step cli tests/cli/run.sh "$root/build-test/release/portside"
+step live tests/live/run.sh "$root/build-test/release/portside"
 step robust tests/robust/run.sh "$root/build-test/release/portside"
 if [ -x tests/peers/run.sh ]; then
     step peers tests/peers/run.sh "$root/build-test/release/portside"
