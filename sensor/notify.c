@@ -19,6 +19,10 @@ void ps_notify_init(void)
     const char *wd = getenv("WATCHDOG_USEC");
     const char *wpid = getenv("WATCHDOG_PID");
 
+    if (fd_ >= 0)
+        close(fd_);
+    fd_ = -1;
+    watchdog_us_ = 0;
     if (wd && (!wpid || strtol(wpid, NULL, 10) == (long)getpid())) {
         unsigned long long us = strtoull(wd, NULL, 10);
         watchdog_us_ = us / 2;

@@ -104,9 +104,27 @@ norm() { $PY tests/golden/normalize.py <"$1" | $PY "$tmp/strip.py"; }
 # ---- 1. tcpreplay: live detections equal the replay's ----------------------------------------
 t0=$SECONDS
 { cat tests/golden/golden.conf; echo 'runtime = { stats_interval_s = 0; };'; } >"$tmp/live.conf"
-ip netns exec $A "$bin" -c "$tmp/live.conf" -i psl-a -o "$tmp/live.jsonl" 2>"$tmp/live.err" &
+# systemd's side of sd_notify: a datagram socket that logs what it receives.
+$PY - "$tmp/notify.sock" "$tmp/notify.log" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+end = time.time() + 60
+with open(sys.argv[2], "w", buffering=1) as f:
+    while time.time() < end:
+        try:
+            f.write(s.recv(4096).decode() + "\n")
+        except socket.timeout:
+            pass
+EOF
+pids+=($!)
+for ((i = 0; i < 50; i++)); do [ -S "$tmp/notify.sock" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$tmp/notify.sock WATCHDOG_USEC=400000 \
+    ip netns exec $A "$bin" -c "$tmp/live.conf" -i psl-a -o "$tmp/live.jsonl" 2>"$tmp/live.err" &
 pid=$!
 pids+=($pid)
+check "READY=1 once capturing" "wait_for '$tmp/notify.log' '^READY=1$' 10"
 check "portside -i started" "wait_for '$tmp/live.err' 'capturing on psl-a' 10"
 ip netns exec $B tcpreplay -q -i psl-b pcaps/demo.pcap >"$tmp/tcpreplay.log" 2>&1 ||
     ko "tcpreplay failed: $(tail -3 "$tmp/tcpreplay.log")"
@@ -123,6 +141,8 @@ stop $pid
 rc=$?
 check "SIGTERM exits 0 (rc=$rc)" "[ $rc -eq 0 ]"
 check "summary written at exit" "grep -q 'portside: detections:' '$tmp/live.err'"
+check "WATCHDOG=1 while running" "grep -q '^WATCHDOG=1$' '$tmp/notify.log'"
+check "STOPPING=1 on SIGTERM" "wait_for '$tmp/notify.log' '^STOPPING=1$' 2"
 "$bin" -q -c tests/golden/golden.conf -r pcaps/demo.pcap -o "$tmp/replay.jsonl"
 check "live detections exist" "[ -s '$tmp/live.jsonl' ]"
 if norm "$tmp/replay.jsonl" >"$tmp/replay.norm" && norm "$tmp/live.jsonl" >"$tmp/live.norm" &&
