@@ -156,10 +156,15 @@ static void campaign(rd *r, ps_campaign_info *ci)
     ci->new_stage = u8(r) & 1;
 }
 
+/* The longest record possible: every string of an event and 64 kept URLs
+ * with each byte escaped to 6 characters (\u00XX), plus keys and numbers.
+ * The correlator's line buffer must be at least this (see docs/fuzzing.md). */
+#define RECORD_BOUND (6 * (sizeof(ps_event) + 64 * PS_AGG_URL_MAX) + 8192)
+
 /* One record: valid UTF-8, one JSON object, exactly n bytes, NUL-ended. */
 static void check(const char *buf, int n)
 {
-    if (n < 0)
+    if (n < 0 || (size_t)n >= RECORD_BOUND)
         abort();
     if (strlen(buf) != (size_t)n || n < 2 || buf[0] != '{' || buf[n - 1] != '}')
         abort();

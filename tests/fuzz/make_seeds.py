@@ -394,6 +394,9 @@ def seed_text():
     for sel in range(3):
         put("fuzz_record", "kind%d" % sel, bytes([sel, 0x40, 0x00, 4]) + b"span" + bytes([3]) + b"abc" +
             bytes(range(1, 250)) + b"\xff\x02\xc3\x28" + bytes(200))
+    worst = bytes([255, 0, 1]) * 6000  # every string filled with control bytes (6 chars each)
+    for sel in range(3):
+        put("fuzz_record", "worst%d" % sel, bytes([sel, 0xff, 0xff]) + worst[:MAX_SEED - 3])
     put("fuzz_record", "bigurl", bytes([0, 0x40, 0, 1, 0x41, 1, 0x41, 1, 0x41]) + b"\xff\x01\xff" * 120)
 
 
