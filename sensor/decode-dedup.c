@@ -80,6 +80,9 @@ int ps_dedup_init(ps_dedup *dd, uint32_t slots, uint32_t window_us, uint64_t see
     memset(dd, 0, sizeof *dd);
     dd->window_us = window_us;
     dd->seed = seed;
+    /* Two dense keys for the multiply mix (splitmix64 steps of the seed). */
+    dd->k1 = ps_dec_hash_final(seed + P1) | 1;
+    dd->k2 = ps_dec_hash_final(seed + 2 * P1) | 1;
     if (slots == 0 || window_us == 0)
         return PS_OK;
     uint32_t n = 1;
@@ -98,42 +101,69 @@ void ps_dedup_destroy(ps_dedup *dd)
     dd->slots = NULL;
 }
 
-/* Hash of the packet with the fields a router rewrites (TTL / hop limit and
- * the IPv4 header checksum) blanked, so a copy one hop later matches. Only
- * the first PS_DEDUP_BODY bytes after the IP header (transport header with
- * its sequence numbers and checksum, start of payload) and the last 16 bytes
- * are hashed: with the length compared too, two different packets that agree
- * on all of that within the window do not occur, and bulk data then costs
- * the same as a small packet. */
-#define PS_DEDUP_BODY 128u
-static uint64_t packet_hash(uint64_t seed, const uint8_t *ip, uint32_t len)
+static inline uint64_t rd64(const uint8_t *p)
 {
-    uint8_t hdr[60];
-    uint32_t hl;
-    if ((ip[0] >> 4) == 4) {
-        hl = (uint32_t)(ip[0] & 0x0f) * 4;
-        memcpy(hdr, ip, hl);
-        hdr[8] = 0;
-        hdr[10] = hdr[11] = 0;
-    } else {
-        hl = 40;
-        memcpy(hdr, ip, hl);
-        hdr[7] = 0;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* 64x64->128 multiply folded to 64 bits (wyhash's mum): keyed by the
+ * caller's xor, a full-width mix for one multiply. */
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* Masks of the bytes a router rewrites within the first 16 header bytes:
+ * IPv4 TTL (byte 8) and header checksum (10-11), IPv6 hop limit (7). Byte
+ * arrays, so the masks hold in either byte order. */
+static const uint8_t keep4[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                  0x00, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t keep6[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* Keyed hash of the packet with the fields a router rewrites (TTL / hop
+ * limit and the IPv4 header checksum) blanked, so a copy one hop later
+ * matches. Only the IP header, the first PS_DEDUP_BODY bytes after it
+ * (transport header with its sequence numbers and checksum, start of
+ * payload) and the last 16 bytes are hashed: with the length compared too,
+ * two different packets that agree on all of that within the window do not
+ * occur, and bulk data then costs the same as a small packet. The packet
+ * is read in place, 16 bytes a multiply. `len` >= 20 (IPv4) or 40 (IPv6). */
+#define PS_DEDUP_BODY 128u
+static uint64_t packet_hash(const ps_dedup *dd, const uint8_t *ip, uint32_t len)
+{
+    uint32_t hl = (ip[0] >> 4) == 4 ? (uint32_t)(ip[0] & 0x0f) * 4 : 40;
+    const uint8_t *keep = (ip[0] >> 4) == 4 ? keep4 : keep6;
+    uint64_t h = dd->seed ^ ((uint64_t)len * P5);
+    h = mum((rd64(ip) & rd64(keep)) ^ dd->k1, (rd64(ip + 8) & rd64(keep + 8)) ^ h);
+    /* Bytes [16, end) then, for long packets, the last 16. */
+    uint32_t end = len - hl <= PS_DEDUP_BODY + 16u ? len : hl + PS_DEDUP_BODY;
+    uint32_t i = 16;
+    for (; i + 16 <= end; i += 16)
+        h = mum(rd64(ip + i) ^ dd->k1, rd64(ip + i + 8) ^ h);
+    if (i < end) {
+        uint8_t t[16];
+        const uint8_t *q;
+        if (end >= 32) {
+            q = ip + end - 16; /* overlaps bytes already hashed: fine, len is mixed in */
+        } else {
+            memset(t, 0, sizeof t);
+            memcpy(t, ip + i, end - i);
+            q = t;
+        }
+        h = mum(rd64(q) ^ dd->k2, rd64(q + 8) ^ h);
     }
-    uint64_t h = ps_dec_hash64(seed, hdr, hl);
-    uint32_t body = len - hl;
-    if (body <= PS_DEDUP_BODY + 16u) {
-        h = ps_dec_hash64(h, ip + hl, body);
-    } else {
-        h = ps_dec_hash64(h, ip + hl, PS_DEDUP_BODY);
-        h = ps_dec_hash64(h, ip + len - 16u, 16u);
-    }
-    return ps_dec_hash_final(h);
+    if (end < len)
+        h = mum(rd64(ip + len - 16) ^ dd->k2, rd64(ip + len - 8) ^ h);
+    return mum(h ^ dd->k1, (uint64_t)len ^ dd->k2);
 }
 
 bool ps_dedup_check(ps_dedup *dd, ps_time_us ts, const uint8_t *ip, uint32_t len)
 {
-    uint64_t h = packet_hash(dd->seed, ip, len);
+    uint64_t h = packet_hash(dd, ip, len);
     ps_dedup_slot *s = &dd->slots[h & dd->mask];
     /* The first copy's time is kept, so a steady repetition ends at the window. */
     if (s->hash == h && s->len == len && ts >= s->ts && ts - s->ts < dd->window_us)

@@ -84,7 +84,7 @@ typedef struct ps_dedup {
     ps_dedup_slot *slots; /* NULL when disabled */
     uint32_t mask;
     uint32_t window_us;
-    uint64_t seed;
+    uint64_t seed, k1, k2;
 } ps_dedup;
 
 struct ps_decoder {

@@ -1396,6 +1396,46 @@ static void test_dedup(void)
     ps_decoder_free(d);
 }
 
+/* Dedup hashes the packet in 16-byte steps: every length exercises its
+ * tails; a router's TTL / hop limit rewrite stays a duplicate, a change in
+ * the first 128 bytes after the IP header or in the last 16 does not. */
+static void test_dedup_lengths(void)
+{
+    ps_decoder *d = mkdec_ex(PS_CSUM_YES, 2000, 4, 1000, 3);
+    uint8_t pl[400], f[512], g[512];
+    ps_packet p;
+    ps_time_us ts = 1000000;
+    for (size_t i = 0; i < sizeof pl; i++)
+        pl[i] = (uint8_t)(i * 7 + 3);
+    for (int v6 = 0; v6 < 2; v6++) {
+        for (size_t plen = 0; plen <= 300; plen++, ts += 10000) {
+            size_t hl = v6 ? 40 : 20;
+            size_t n = v6 ? put_ip6(f, &A6, 59, pl, plen) : put_ip4(f, &A4, 253, pl, plen);
+            CU_ASSERT_EQUAL_FATAL(dec_at(d, PS_LINK_RAW, ts, f, n, &p), PS_OK);
+            memcpy(g, f, n);
+            if (v6) {
+                g[7]--;
+            } else {
+                g[8]--;
+                w16(g + 10, 0);
+                w16(g + 10, fold(sum16(0, g, 20)));
+            }
+            CU_ASSERT_EQUAL(dec_at(d, PS_LINK_RAW, ts + 1, g, n, &p), PS_ERR_SKIP);
+            size_t at[4] = {hl, hl + plen / 2, hl + 127, n - 1};
+            for (int k = 0; k < 4; k++) {
+                if (at[k] >= n || at[k] < hl || (at[k] >= hl + 128 && at[k] < n - 16) ||
+                    (k > 0 && at[k] == at[k - 1]) || (k == 3 && at[3] == at[1]))
+                    continue; /* outside the payload, not hashed, or done */
+                memcpy(g, f, n);
+                g[at[k]] ^= 0x01;
+                CU_ASSERT_EQUAL(dec_at(d, PS_LINK_RAW, ts + 2 + (ps_time_us)k, g, n, &p), PS_OK);
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->duplicates, 2 * 301);
+    ps_decoder_free(d);
+}
+
 /* Every strict prefix must be skipped, the whole frame decoded. */
 static void check_prefixes(int lt, const uint8_t *f, size_t n)
 {
@@ -1498,6 +1538,7 @@ int main(void)
         {"ipv6 fragments", test_frag6},
         {"checksum auto mode", test_checksum_auto},
         {"dedup", test_dedup},
+        {"dedup_lengths", test_dedup_lengths},
         {"truncated prefixes", test_truncated_prefixes},
         {"odd inputs", test_odd_inputs},
     };
