@@ -59,5 +59,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cfg.decode.max_tunnel_depth > 8 || cfg.max_urls < 1 || cfg.max_urls > 64 ||
         cfg.window_s < 10 || cfg.flow.memcap < (1u << 20) || cfg.progress < -1 || cfg.progress > 1)
         abort();
+    if (cfg.iface_count > PS_MAX_IFACES || cfg.snaplen < 64 || cfg.snaplen > 262144 ||
+        memchr(cfg.filter, '\0', sizeof(cfg.filter)) == NULL ||
+        memchr(cfg.user, '\0', sizeof(cfg.user)) == NULL)
+        abort();
+    for (uint32_t i = 0; i < cfg.iface_count; i++)
+        if (cfg.ifaces[i][0] == '\0' || memchr(cfg.ifaces[i], '\0', PS_IFNAME_MAX) == NULL)
+            abort();
+    /* Reloading it onto the defaults applies live keys only; a second reload changes nothing
+     * but what needs a restart. */
+    static ps_config live, def;
+    ps_config_default(&def);
+    live = def;
+    unsigned kept = ps_config_reload(&live, &cfg, NULL, NULL);
+    if (ps_config_reload(&live, &cfg, NULL, NULL) != kept || live.window_s != cfg.window_s ||
+        live.flow.max_flows != def.flow.max_flows)
+        abort();
     return 0;
 }
