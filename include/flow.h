@@ -157,6 +157,15 @@ void ps_flow_table_free(ps_flow_table *t);
  * flow or NULL. */
 int ps_flow_process(ps_flow_table *t, const ps_packet *pkt, ps_flow **flow_out);
 
+/* ps_flow_process() in steps, so that the table's cache misses overlap
+ * other work: ps_flow_hash() is the packet's keyed tuple hash (valid for
+ * this table only), ps_flow_prefetch() starts loading what the packet will
+ * touch, and ps_flow_process_hashed() (same contract as ps_flow_process)
+ * takes that hash instead of computing it. */
+uint64_t ps_flow_hash(const ps_flow_table *t, const ps_packet *p);
+void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h);
+int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_flow **flow_out);
+
 /* Times out idle flows as of time `now` (packet time in replay). Cheap to
  * call often: it inspects only the least recently used flows. */
 void ps_flow_expire(ps_flow_table *t, ps_time_us now);

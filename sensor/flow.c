@@ -15,14 +15,19 @@ enum { LRU_EST = 0, LRU_HANDSHAKE, LRU_CLOSED, LRU_NCLASS, LRU_NONE = 0xff };
  * LRU tails when the segment pool is empty (bounded, so O(1)). */
 #define RECLAIM_SCAN 64
 
+/* A cached SYN. The connection is known by its 64-bit keyed tuple hash
+ * alone (direction in the top bit, bit 0 set so 0 means free): two live
+ * connections agreeing on 62 bits of a secret-keyed SipHash do not occur,
+ * and a 2-way set then fits one cache line (one miss per SYN). */
 typedef struct syn_ent {
-    ps_addr cli, srv;
-    uint16_t cport, sport;
-    uint32_t isn;
-    uint32_t hash;
-    bool used;
+    uint64_t tag;
     ps_time_us ts;
+    uint32_t isn;
+    uint32_t unused_[3];
 } syn_ent;
+_Static_assert(sizeof(syn_ent) * 2 == 64, "a SYN-cache set is one cache line");
+
+#define SYN_SRC_FIRST (1ULL << 63) /* in a tuple hash: the sender sorts first */
 
 typedef struct lru_list {
     ps_flow *head, *tail; /* head = most recently used */
@@ -37,7 +42,8 @@ struct ps_flow_table {
     uint32_t untouched; /* flows[untouched..] never used: start-up touches no page */
     ps_flow **buckets;
     uint32_t bmask;
-    syn_ent *syn;      /* syn_sets * 2 entries, 2-way set associative */
+    syn_ent *syn;      /* syn_sets * 2 entries, 2-way set associative, line aligned */
+    void *syn_mem;     /* allocation holding syn */
     uint32_t syn_mask; /* syn_sets - 1 */
     lru_list lru[LRU_NCLASS];
     ps_reasm *ra;
@@ -134,11 +140,14 @@ static int ep_cmp(const ps_addr *a, uint16_t ap, const ps_addr *b, uint16_t bp)
     return (ap > bp) - (ap < bp);
 }
 
-/* Hash of the direction-independent 5-tuple. */
-static uint32_t tuple_hash(const ps_flow_table *t, const ps_addr *a, uint16_t ap, const ps_addr *b,
+/* Keyed hash of the direction-independent 5-tuple of a packet a -> b in
+ * bits 0-62 (buckets and SYN-cache sets use the low 32); bit 63 says
+ * whether the sender a sorts first. IPv4 packs into two words. */
+static uint64_t tuple_hash(const ps_flow_table *t, const ps_addr *a, uint16_t ap, const ps_addr *b,
                            uint16_t bp)
 {
-    if (ep_cmp(a, ap, b, bp) > 0) {
+    bool a_first = ep_cmp(a, ap, b, bp) <= 0;
+    if (!a_first) {
         const ps_addr *x = a;
         a = b;
         b = x;
@@ -146,11 +155,22 @@ static uint32_t tuple_hash(const ps_flow_table *t, const ps_addr *a, uint16_t ap
         ap = bp;
         bp = y;
     }
-    uint64_t w[5];
-    memcpy(&w[0], a->bytes, 16);
-    memcpy(&w[2], b->bytes, 16);
-    w[4] = (uint64_t)ap << 16 | bp | (uint64_t)a->family << 32 | (uint64_t)6 << 40;
-    return (uint32_t)siphash13(w, 5, t->k0, t->k1);
+    uint64_t last = (uint64_t)ap << 16 | bp | (uint64_t)a->family << 32 | (uint64_t)6 << 40;
+    uint64_t h;
+    if (a->family == 4 && b->family == 4) {
+        uint32_t x, y;
+        memcpy(&x, a->bytes, 4);
+        memcpy(&y, b->bytes, 4);
+        uint64_t w[2] = {(uint64_t)x << 32 | y, last};
+        h = siphash13(w, 2, t->k0, t->k1);
+    } else {
+        uint64_t w[5];
+        memcpy(&w[0], a->bytes, 16);
+        memcpy(&w[2], b->bytes, 16);
+        w[4] = last;
+        h = siphash13(w, 5, t->k0, t->k1);
+    }
+    return (h & ~SYN_SRC_FIRST) | (a_first ? SYN_SRC_FIRST : 0);
 }
 
 static bool addr_eq(const ps_addr *a, const ps_addr *b)
@@ -337,21 +357,27 @@ static ps_flow *flow_lookup(ps_flow_table *t, const ps_packet *p, uint32_t hash,
 
 /* ---- SYN cache -------------------------------------------------------- */
 
-static bool syn_match(const syn_ent *e, uint32_t hash, const ps_addr *cli, uint16_t cport,
-                      const ps_addr *srv, uint16_t sport)
+/* SYN-cache tag of the connection whose client is the packet's sender
+ * (`cli_is_src`) or its receiver. */
+static uint64_t syn_tag(uint64_t h, bool cli_is_src)
 {
-    return e->used && e->hash == hash && e->cport == cport && e->sport == sport &&
-           addr_eq(&e->cli, cli) && addr_eq(&e->srv, srv);
+    return (cli_is_src ? h : h ^ SYN_SRC_FIRST) | 1;
 }
 
-/* Entry for the SYN cli->srv, or NULL. */
-static syn_ent *syn_find(ps_flow_table *t, uint32_t hash, const ps_addr *cli, uint16_t cport,
-                         const ps_addr *srv, uint16_t sport)
+static syn_ent *syn_set(const ps_flow_table *t, uint64_t h)
 {
-    syn_ent *set = &t->syn[(hash & t->syn_mask) * 2];
-    for (int i = 0; i < 2; i++)
-        if (syn_match(&set[i], hash, cli, cport, srv, sport))
-            return &set[i];
+    return &t->syn[((uint32_t)h & t->syn_mask) * 2];
+}
+
+/* Entry for the SYN of the packet's sender (cli_is_src) or receiver, or NULL. */
+static syn_ent *syn_find(ps_flow_table *t, uint64_t h, bool cli_is_src)
+{
+    syn_ent *set = syn_set(t, h);
+    uint64_t tag = syn_tag(h, cli_is_src);
+    if (set[0].tag == tag)
+        return &set[0];
+    if (set[1].tag == tag)
+        return &set[1];
     return NULL;
 }
 
@@ -360,31 +386,26 @@ static bool syn_fresh(const ps_flow_table *t, const syn_ent *e, ps_time_us now)
     return now < e->ts || now - e->ts <= (uint64_t)t->cfg.tcp_syn_timeout_s * PS_USEC_PER_SEC;
 }
 
-static void syn_insert(ps_flow_table *t, uint32_t hash, const ps_packet *p)
+static void syn_insert(ps_flow_table *t, uint64_t h, const ps_packet *p)
 {
-    syn_ent *e = syn_find(t, hash, &p->src, p->sport, &p->dst, p->dport);
+    syn_ent *e = syn_find(t, h, true);
     if (e != NULL) {
         if (e->isn != p->seq && syn_fresh(t, e, p->ts))
             t->st.anomalies[PS_FA_SYN_DATA_MISMATCH]++;
     } else {
-        syn_ent *set = &t->syn[(hash & t->syn_mask) * 2];
-        if (!set[0].used)
+        syn_ent *set = syn_set(t, h);
+        if (set[0].tag == 0)
             e = &set[0];
-        else if (!set[1].used)
+        else if (set[1].tag == 0)
             e = &set[1];
         else {
             e = set[0].ts <= set[1].ts ? &set[0] : &set[1];
             t->st.syn_cache_evicted++;
         }
     }
-    e->cli = p->src;
-    e->srv = p->dst;
-    e->cport = p->sport;
-    e->sport = p->dport;
-    e->hash = hash;
+    e->tag = syn_tag(h, true);
     e->isn = p->seq;
     e->ts = p->ts;
-    e->used = true;
     t->st.syn_cached++;
 }
 
@@ -468,11 +489,14 @@ ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callba
         t->cb = *cb;
     t->flows = calloc(c.max_flows, sizeof(ps_flow));
     t->buckets = calloc(nbuckets, sizeof(ps_flow *));
-    t->syn = calloc((size_t)syn_sets * 2, sizeof(syn_ent));
+    /* calloc, not aligned_alloc + memset: untouched pages stay unmapped. */
+    t->syn_mem = calloc((size_t)syn_sets * 2 + 2, sizeof(syn_ent)); /* + a line to align */
+    if (t->syn_mem != NULL)
+        t->syn = (syn_ent *)(void *)((uintptr_t)((char *)t->syn_mem + 63) & ~(uintptr_t)63);
     t->ra = ps_reasm_new((size_t)nchunks, c.stream_ooo_cap, &t->cb, &t->st, reclaim, t);
     if (t->flows == NULL || t->buckets == NULL || t->syn == NULL || t->ra == NULL) {
         ps_reasm_free(t->ra);
-        free(t->syn);
+        free(t->syn_mem);
         free(t->buckets);
         free(t->flows);
         free(t);
@@ -499,7 +523,7 @@ void ps_flow_table_free(ps_flow_table *t)
         return;
     ps_flow_flush(t, PS_FLOW_END_SHUTDOWN, t->now);
     ps_reasm_free(t->ra);
-    free(t->syn);
+    free(t->syn_mem);
     free(t->buckets);
     free(t->flows);
     free(t);
@@ -507,18 +531,19 @@ void ps_flow_table_free(ps_flow_table *t)
 
 /* Creates the flow for a packet on an unknown tuple, or returns NULL when
  * the packet must not create one (SYN, RST, bare ACK/FIN). */
-static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint32_t hash, int *dir)
+static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint64_t h, int *dir)
 {
     uint8_t fl = p->tcp_flags;
+    uint32_t hash = (uint32_t)h;
     if (fl & PS_TCP_RST) {
         /* closed port answering a SYN, or a stray RST: forget the SYN */
-        syn_ent *e = syn_find(t, hash, &p->dst, p->dport, &p->src, p->sport);
+        syn_ent *e = syn_find(t, h, false);
         if (e != NULL)
-            e->used = false;
+            e->tag = 0;
         return NULL;
     }
     if ((fl & PS_TCP_SYN) && !(fl & PS_TCP_ACK)) {
-        syn_insert(t, hash, p);
+        syn_insert(t, h, p);
         return NULL;
     }
     bool synack = (fl & PS_TCP_SYN) && (fl & PS_TCP_ACK);
@@ -531,11 +556,10 @@ static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint32_t hash,
     bool cli_is_sender;
     if (synack) {
         cli_is_sender = false;
-        e = syn_find(t, hash, &p->dst, p->dport, &p->src, p->sport);
-    } else if ((e = syn_find(t, hash, &p->src, p->sport, &p->dst, p->dport)) != NULL &&
-               syn_fresh(t, e, p->ts)) {
+        e = syn_find(t, h, false);
+    } else if ((e = syn_find(t, h, true)) != NULL && syn_fresh(t, e, p->ts)) {
         cli_is_sender = true;
-    } else if ((e = syn_find(t, hash, &p->dst, p->dport, &p->src, p->sport)) != NULL &&
+    } else if ((e = syn_find(t, h, false)) != NULL &&
                syn_fresh(t, e, p->ts)) {
         cli_is_sender = false;
     } else {
@@ -543,7 +567,7 @@ static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint32_t hash,
         cli_is_sender = sender_is_client(p->sport, p->dport);
     }
     if (e != NULL && !syn_fresh(t, e, p->ts)) {
-        e->used = false;
+        e->tag = 0;
         e = NULL;
     }
 
@@ -557,7 +581,7 @@ static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint32_t hash,
             f->flags |= PS_FLOW_F_SYN_SEEN;
             ps_stream_set_isn(&f->stream[PS_DIR_TO_SERVER], e->isn);
         }
-        e->used = false;
+        e->tag = 0;
     } else if (!synack) {
         f->flags |= PS_FLOW_F_MIDSTREAM;
         t->st.midstream++;
@@ -565,7 +589,29 @@ static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint32_t hash,
     return f;
 }
 
+uint64_t ps_flow_hash(const ps_flow_table *t, const ps_packet *p)
+{
+    return tuple_hash(t, &p->src, p->sport, &p->dst, p->dport);
+}
+
+void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h)
+{
+    __builtin_prefetch(&t->buckets[(uint32_t)h & t->bmask]);
+    if (p->tcp_flags & (PS_TCP_SYN | PS_TCP_RST))
+        __builtin_prefetch(syn_set(t, h), 1);
+}
+
 int ps_flow_process(ps_flow_table *t, const ps_packet *p, ps_flow **flow_out)
+{
+    if (t == NULL || p == NULL || p->ip_proto != 6) {
+        if (flow_out != NULL)
+            *flow_out = NULL;
+        return PS_ERR_SKIP;
+    }
+    return ps_flow_process_hashed(t, p, ps_flow_hash(t, p), flow_out);
+}
+
+int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_flow **flow_out)
 {
     if (flow_out != NULL)
         *flow_out = NULL;
@@ -577,7 +623,7 @@ int ps_flow_process(ps_flow_table *t, const ps_packet *p, ps_flow **flow_out)
     const uint8_t *payload = p->payload;
     uint32_t plen = payload != NULL ? p->payload_len : 0;
     uint8_t fl = p->tcp_flags;
-    uint32_t hash = tuple_hash(t, &p->src, p->sport, &p->dst, p->dport);
+    uint32_t hash = (uint32_t)h;
     int dir = PS_DIR_TO_SERVER;
     ps_flow *f = flow_lookup(t, p, hash, &dir);
 
@@ -587,7 +633,7 @@ int ps_flow_process(ps_flow_table *t, const ps_packet *p, ps_flow **flow_out)
         f = NULL;
     }
     if (f == NULL) {
-        f = flow_create(t, p, hash, &dir);
+        f = flow_create(t, p, h, &dir);
         if (f == NULL)
             return (fl & PS_TCP_SYN) && !(fl & (PS_TCP_ACK | PS_TCP_RST)) ? PS_OK : PS_ERR_SKIP;
     }

@@ -291,6 +291,10 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
     if (pkt.ip_proto != 6)
         return;
     w->stats.tcp_packets++;
+    /* The flow table's bucket and SYN-cache set load while scan detection
+     * works on the packet. */
+    uint64_t h = ps_flow_hash(w->flows, &pkt);
+    ps_flow_prefetch(w->flows, &pkt, h);
     if (w->sink.probe && ps_scan_wants(&pkt)) {
         /* Before the flow table: unanswered SYNs never become flows, but
          * they are what sweep detection counts. */
@@ -298,7 +302,7 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
         ps_probe_from_packet(&pr, &pkt);
         w->sink.probe(w->sink.ctx, &pr);
     }
-    ps_flow_process(w->flows, &pkt, NULL);
+    ps_flow_process_hashed(w->flows, &pkt, h, NULL);
 }
 
 void ps_worker_flush(ps_worker *w, ps_time_us now)
