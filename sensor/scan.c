@@ -17,6 +17,7 @@
 #define RESP_EXACT 8 /* responders deduplicated exactly, then by bitmap */
 #define EVICT_LOOK 8 /* LRU entries examined for an unreported victim */
 #define MICRO      1000000ULL
+#define HCACHE     64 /* recent source-key hashes (power of two) */
 
 /* Distinct targets that carried one fingerprint (first few only). */
 typedef struct fp_ev {
@@ -63,6 +64,7 @@ typedef struct src {
     ps_addr dst;
     uint16_t dport, sport;
     uint16_t ports[PS_SCAN_REPORT_PORTS];
+    uint32_t ports_noted; /* container-set slots already passed to note_port() */
     uint16_t slot_hosts[PS_SCAN_MAX_PORTS];
     uint32_t mg_host[MG_K];
     uint16_t mg_cnt[MG_K];
@@ -100,6 +102,13 @@ struct ps_scan {
     uint64_t next_id;
     ps_scan_stats st;
     size_t mem;
+    /* Source-table hashes of recent addresses: a sweep's SYNs come from a
+     * few scanners, so most probes skip one SipHash. Direct-mapped by an
+     * unkeyed index; a miss only costs the hash. family 0 = empty. */
+    struct {
+        ps_addr a;
+        uint32_t h;
+    } hcache[HCACHE];
 };
 
 static const uint16_t default_ports[] = {2375,  2376, 2377, 4243, 4244, 10250, 10255,
@@ -266,6 +275,22 @@ static uint32_t target_of(uint64_t hhost, uint16_t port)
     return (uint32_t)fmix64(hhost + ((uint64_t)port + 1) * 0x9e3779b97f4a7c15ULL);
 }
 
+/* (uint32_t)addr_hash(s, a, 0), the source table's key, through the cache. */
+static uint32_t src_key(ps_scan *s, const ps_addr *a)
+{
+    uint32_t x[4];
+    memcpy(x, a->bytes, 16);
+    uint32_t slot = ((x[0] ^ x[1] ^ x[2] ^ x[3]) * 0x9e3779b1u) >> 26;
+    _Static_assert(HCACHE == 64, "slot is the top 6 bits");
+    if (s->hcache[slot].a.family == a->family &&
+        memcmp(s->hcache[slot].a.bytes, a->bytes, 16) == 0)
+        return s->hcache[slot].h;
+    uint32_t h = (uint32_t)addr_hash(s, a, 0);
+    s->hcache[slot].a = *a;
+    s->hcache[slot].h = h;
+    return h;
+}
+
 static uint64_t hll_input(const ps_scan *s, uint32_t t)
 {
     return fmix64((uint64_t)t ^ s->k1);
@@ -371,7 +396,7 @@ void ps_scan_free(ps_scan *s)
 
 void ps_probe_from_packet(ps_probe *pr, const ps_packet *p)
 {
-    memset(pr, 0, sizeof *pr);
+    /* Every field is set, padding aside: no memset of the whole probe. */
     pr->ts = p->ts;
     pr->src = p->src;
     pr->dst = p->dst;
@@ -387,6 +412,7 @@ void ps_probe_from_packet(ps_probe *pr, const ps_packet *p)
     pr->seq = p->seq;
     pr->ack = p->ack;
     size_t ol = p->tcp_opts ? PS_MIN((size_t)p->tcp_opts_len, sizeof pr->opts) : 0;
+    memset(pr->opts, 0, sizeof pr->opts);
     if (ol)
         memcpy(pr->opts, p->tcp_opts, ol);
     pr->opts_len = (uint8_t)ol;
@@ -891,8 +917,16 @@ static void note_first_syn(src *e, const ps_probe *p)
 
 /* ---- counting --------------------------------------------------------- */
 
-static void note_port(src *e, uint16_t port)
+/* `slot`: the port's index in the container set, or NO_SLOT. A set port
+ * noted once changes nothing later (listed, or ports_more already set), so
+ * a bit per slot skips the list walk for a sweep's ports. */
+static void note_port(src *e, uint16_t port, uint8_t slot)
 {
+    if (slot != NO_SLOT) {
+        if (e->ports_noted & (1u << slot))
+            return;
+        e->ports_noted |= 1u << slot;
+    }
     for (uint8_t j = 0; j < e->nports; j++)
         if (e->ports[j] == port)
             return;
@@ -1094,7 +1128,7 @@ static void on_syn(ps_scan *s, uint32_t i, const ps_probe *p, uint64_t hdst, boo
     uint8_t slot = s->slot_of[p->dport];
     if (slot != NO_SLOT)
         e->any_container = true;
-    note_port(e, p->dport);
+    note_port(e, p->dport, slot);
     count_target(s, i, t);
 
     if (now - e->win_start >= (ps_time_us)s->cfg.window_s * MICRO)
@@ -1130,7 +1164,7 @@ void ps_scan_observe(ps_scan *s, const ps_probe *p)
     if ((p->flags & (PS_TCP_SYN | PS_TCP_ACK)) == (PS_TCP_SYN | PS_TCP_ACK) ||
         ((p->flags & PS_TCP_RST) && !(p->flags & PS_TCP_SYN) && p->window != 1200 &&
          p->window != 600)) {
-        uint32_t i = src_find(s, &p->dst, (uint32_t)addr_hash(s, &p->dst, 0));
+        uint32_t i = src_find(s, &p->dst, src_key(s, &p->dst));
         if (i == NIL) {
             s->st.ignored++;
             return;
@@ -1148,7 +1182,7 @@ void ps_scan_observe(ps_scan *s, const ps_probe *p)
         s->st.ignored++;
         return;
     }
-    uint32_t h = (uint32_t)addr_hash(s, &p->src, 0);
+    uint32_t h = src_key(s, &p->src);
     uint32_t i = src_find(s, &p->src, h);
     if (i == NIL) {
         bool worth =
