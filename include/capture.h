@@ -45,8 +45,10 @@ int ps_capture_linktype(const ps_capture *c);
 const char *ps_capture_linktype_name(const ps_capture *c);
 
 /* Reads the next packet. Returns 1 with the fields set (data valid until
- * the next call), 0 at end of file, or PS_ERR_IO when the file is damaged
- * beyond what libpcap can skip (err holds libpcap's reason). */
+ * the next call on c; libpcap copies live packets out of its ring for this),
+ * 0 at end of file or when no packet is waiting on an interface, or
+ * PS_ERR_IO when a file is damaged beyond what libpcap can skip or an
+ * interface failed (err holds libpcap's reason). */
 int ps_capture_next(ps_capture *c, ps_time_us *ts, const uint8_t **data, uint32_t *caplen,
                     uint32_t *wirelen, char *err, size_t errlen);
 

@@ -30,12 +30,13 @@ typedef struct ps_live_iface_stats {
 ps_live *ps_live_open(const char names[][PS_IFNAME_MAX], uint32_t n, const ps_capture_opts *o,
                       char *err, size_t errlen);
 
-/* Waits up to timeout_ms for packets, hands what is waiting on each ready
- * interface to cb (a bounded batch each), and reopens failed interfaces
- * whose back-off (1 s doubling to 30 s) has passed. Never exits on an
- * interface failure: it is counted, logged once per state change and
- * retried. Returns the number of packets handed over; *more is set when
- * a batch was full (call again without waiting). */
+/* Waits up to timeout_ms for packets and hands what is waiting to cb, at
+ * most a batch, merged across interfaces by timestamp (so both directions
+ * of a tap interleave as on the wire), and reopens failed interfaces whose
+ * back-off (1 s doubling to 30 s) has passed. Never exits on an interface
+ * failure: it is counted, logged once per state change and retried.
+ * Returns the number of packets handed over; *more is set when packets may
+ * still be waiting (call again without waiting). */
 int ps_live_poll(ps_live *l, int timeout_ms, ps_live_cb cb, void *user, bool *more);
 
 uint32_t ps_live_count(const ps_live *l);

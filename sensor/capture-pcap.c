@@ -171,7 +171,7 @@ int ps_capture_next(ps_capture *c, ps_time_us *ts, const uint8_t **data, uint32_
         *wirelen = h->len;
         return 1;
     }
-    if (rc == PCAP_ERROR_BREAK)
+    if (rc == PCAP_ERROR_BREAK || rc == 0) /* end of file; none waiting on an interface */
         return 0;
     snprintf(err, errlen, "%s", pcap_geterr(c->p));
     return PS_ERR_IO;

@@ -14,10 +14,14 @@
 #include "live.h"
 #include "log.h"
 
-#define PS_LIVE_BATCH       512  /* packets per interface per poll round */
+#define PS_LIVE_BATCH       512  /* packets per ps_live_poll call */
 #define PS_LIVE_BACKOFF_MS  1000 /* first reopen delay */
 #define PS_LIVE_BACKOFF_MAX 30000
-#define PS_LIVE_L2_SLACK    22 /* Ethernet + two VLAN tags beyond the MTU */
+/* The kernel hands blocks over at least every 100 ms (pcap_set_timeout in capture-pcap.c), or
+ * single packets at once in immediate mode. */
+#define PS_LIVE_HOLD_BLOCKS_US    150000u
+#define PS_LIVE_HOLD_IMMEDIATE_US 20000u
+#define PS_LIVE_L2_SLACK          22 /* Ethernet + two VLAN tags beyond the MTU */
 
 typedef struct iface {
     struct ps_live *owner;
@@ -30,16 +34,27 @@ typedef struct iface {
     uint64_t down_since_ms;
     ps_live_iface_stats st;
     ps_capture_kstats closed; /* counters of handles already closed */
-    ps_live_cb cb;            /* of the poll in progress */
-    void *user;
+    /* The oldest packet read and not yet handed over (valid until the next read). */
+    bool has_head;
+    ps_time_us head_ts;
+    const uint8_t *head;
+    uint32_t head_caplen, head_wirelen;
 } iface;
 
 struct ps_live {
     iface ifs[PS_MAX_IFACES];
     uint32_t n;
+    ps_time_us hold_us; /* how long a packet may wait for an older one on another interface */
     ps_capture_opts opts;
     char filter[PS_PATH_MAX];
 };
+
+static ps_time_us wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (ps_time_us)ts.tv_sec * PS_USEC_PER_SEC + (ps_time_us)ts.tv_nsec / 1000u;
+}
 
 static uint64_t mono_ms(void)
 {
@@ -93,6 +108,7 @@ static void iface_fail(iface *f)
         ps_capture_close(f->cap);
         f->cap = NULL;
     }
+    f->has_head = false;
     f->st.up = false;
     f->st.failures++;
     f->backoff_ms = PS_LIVE_BACKOFF_MS;
@@ -128,6 +144,7 @@ ps_live *ps_live_open(const char names[][PS_IFNAME_MAX], uint32_t n, const ps_ca
         return NULL;
     }
     l->opts = *o;
+    l->hold_us = o->immediate ? PS_LIVE_HOLD_IMMEDIATE_US : PS_LIVE_HOLD_BLOCKS_US;
     snprintf(l->filter, sizeof(l->filter), "%s", o->filter ? o->filter : "");
     l->opts.filter = l->filter;
     for (uint32_t i = 0; i < n; i++) {
@@ -156,30 +173,47 @@ ps_live *ps_live_open(const char names[][PS_IFNAME_MAX], uint32_t n, const ps_ca
     return l;
 }
 
-static void on_packet(void *u, ps_time_us ts, const uint8_t *data, uint32_t caplen,
-                      uint32_t wirelen)
+/* Reads iface f's next packet into its head; false when none is waiting (or it failed). */
+static bool fill(iface *f)
 {
-    iface *f = u;
+    char err[512];
+    int rc = ps_capture_next(f->cap, &f->head_ts, &f->head, &f->head_caplen, &f->head_wirelen, err,
+                             sizeof(err));
+    if (rc < 0) {
+        iface_fail(f);
+        ps_log(LOG_WARNING, "capture on %s stopped (%s); reopening it, retrying for ever", f->name,
+               err);
+    }
+    f->has_head = rc == 1;
+    return f->has_head;
+}
+
+static void deliver(iface *f, ps_live_cb cb, void *user)
+{
     f->st.packets++;
-    f->st.bytes += wirelen;
-    if (f->frame_max && wirelen > f->frame_max)
+    f->st.bytes += f->head_wirelen;
+    if (f->frame_max && f->head_wirelen > f->frame_max)
         f->st.over_mtu++;
-    if (caplen < wirelen)
+    if (f->head_caplen < f->head_wirelen)
         f->st.truncated++;
-    f->cb(f->user, f->linktype, ts, data, caplen, wirelen);
+    f->has_head = false;
+    cb(user, f->linktype, f->head_ts, f->head, f->head_caplen, f->head_wirelen);
 }
 
 int ps_live_poll(ps_live *l, int timeout_ms, ps_live_cb cb, void *user, bool *more)
 {
     struct pollfd pfd[PS_MAX_IFACES];
-    iface *which[PS_MAX_IFACES];
+    bool dry[PS_MAX_IFACES];
     nfds_t np = 0;
     uint64_t now = mono_ms();
+    uint32_t nopen = 0;
+    ps_time_us oldest = UINT64_MAX;
     int total = 0;
 
     *more = false;
     for (uint32_t i = 0; i < l->n; i++) {
         iface *f = &l->ifs[i];
+        dry[i] = false;
         if (!f->cap)
             iface_retry(l, f, now);
         if (!f->cap) {
@@ -187,32 +221,51 @@ int ps_live_poll(ps_live *l, int timeout_ms, ps_live_cb cb, void *user, bool *mo
             timeout_ms = (int)PS_MIN((uint64_t)timeout_ms, wait);
             continue;
         }
+        nopen++;
+        if (f->has_head) { /* not polled: it has data, and waits for the others */
+            oldest = PS_MIN(oldest, f->head_ts);
+            continue;
+        }
         pfd[np].fd = ps_capture_fd(f->cap);
         pfd[np].events = POLLIN;
         pfd[np].revents = 0;
-        which[np++] = f;
+        np++;
     }
-    int rc = poll(pfd, np, timeout_ms);
-    if (rc <= 0)
-        return 0; /* timeout, or EINTR from a signal the caller will look at */
-    for (nfds_t i = 0; i < np; i++) {
-        if (!pfd[i].revents)
-            continue;
-        iface *f = which[i];
-        char err[512];
-        f->cb = cb;
-        f->user = user;
-        int n = ps_capture_dispatch(f->cap, PS_LIVE_BATCH, on_packet, f, err, sizeof(err));
-        if (n < 0) {
-            iface_fail(f);
-            ps_log(LOG_WARNING, "capture on %s stopped (%s); reopening it, retrying for ever",
-                   f->name, err);
-            continue;
+    if (oldest != UINT64_MAX) { /* wake up when the oldest held packet may go */
+        ps_time_us w = wall_us(), due = oldest + l->hold_us;
+        timeout_ms = due <= w ? 0 : (int)PS_MIN((uint64_t)timeout_ms, (due - w + 999) / 1000);
+    }
+    if (poll(pfd, np, timeout_ms) < 0)
+        return 0; /* EINTR: a signal the caller will look at */
+    ps_time_us wall = wall_us();
+    /* Merge by timestamp: hand over the oldest head of all interfaces, so the two directions
+     * of a tap interleave as on the wire. An interface with nothing waiting is not asked
+     * again in this round (each ask is a system call). */
+    while (total < PS_LIVE_BATCH) {
+        iface *best = NULL;
+        bool waiting = false;
+        for (uint32_t i = 0; i < l->n; i++) {
+            iface *f = &l->ifs[i];
+            if (f->cap && !f->has_head && !dry[i] && !fill(f))
+                dry[i] = true;
+            if (!f->cap)
+                continue;
+            if (!f->has_head)
+                waiting = true;
+            else if (!best || f->head_ts < best->head_ts)
+                best = f;
         }
-        total += n;
-        if (n == PS_LIVE_BATCH)
-            *more = true;
+        if (!best)
+            break;
+        /* With several interfaces a packet goes once every other one has shown a later
+         * packet, or once it is older than the kernel's hand-over delay: until then an older
+         * packet may still appear where nothing has shown yet. */
+        if (waiting && nopen > 1 && best->head_ts + l->hold_us > wall)
+            break;
+        deliver(best, cb, user);
+        total++;
     }
+    *more = total == PS_LIVE_BATCH;
     return total;
 }
 

@@ -302,7 +302,7 @@ static void live_loop(run *r)
 {
     uint64_t wd = ps_notify_watchdog_interval_us();
     uint64_t now = mono_us();
-    uint64_t next_tick = now + PS_LIVE_TICK_US, next_wd = now, next_stats = 0;
+    uint64_t next_tick = now + PS_LIVE_TICK_US, next_wd = now, next_stats = 0, stats_every = 0;
     uint64_t records = ps_output_stats_get(r->out)->records;
     bool more = false;
 
@@ -330,13 +330,13 @@ static void live_loop(run *r)
             next_wd = now + wd;
         }
         uint64_t every = (uint64_t)r->cfg->stats_interval_s * 1000000u;
-        if (every && next_stats == 0)
+        if (every != stats_every) { /* start, or changed by SIGHUP */
+            stats_every = every;
             next_stats = now + every;
+        }
         if (every && now >= next_stats) {
             write_stats(r);
             next_stats = now + every;
-        } else if (!every) {
-            next_stats = 0;
         }
     }
     ps_notify("STOPPING=1");

@@ -5,7 +5,8 @@
 # ps-live-b sends, ps-live-a captures on psl-a. Only 198.18.0.0/15 addresses are used, and
 # tcpreplay sends only pcaps/demo.pcap's packets, only on the veth inside these namespaces.
 #   1. tcpreplay of demo.pcap: the same detections as `portside -r demo.pcap` (times aside);
-#      SIGUSR1 writes a stats line; SIGTERM flushes and exits 0.
+#      SIGUSR1 writes a stats line; SIGTERM flushes and exits 0; sd_notify messages; then the
+#      two directions on two interfaces (a tap's two ports, -i twice), merged: same detections.
 #   2. real clients (curl against tests/capture/stub_docker.py) with runtime.user = "nobody":
 #      uid and capabilities in /proc, segments larger than the MTU (TSO) decoded, SIGHUP with a
 #      changed detection.window_s and a rotated output file, link down/up, interface removed and
@@ -151,6 +152,37 @@ if norm "$tmp/replay.jsonl" >"$tmp/replay.norm" && norm "$tmp/live.jsonl" >"$tmp
 else
     ko "live detections differ from the replay:"
     head -30 "$tmp/diff"
+fi
+
+# Both halves of a tap on two interfaces (-i twice): servers' packets on psl-c, clients' on
+# psl-a; merged by timestamp, the detections are again the replay's.
+ip -n $A link add name psl-c type veth peer name psl-d netns $B
+ip -n $A link set psl-c up
+ip -n $B link set psl-d up
+tcpprep --cidr=198.18.0.2/32,198.18.0.4/32 --pcap=pcaps/demo.pcap --cachefile="$tmp/demo.cache"
+ip netns exec $A "$bin" -c "$tmp/live.conf" -i psl-a -i psl-c -o "$tmp/tap.jsonl" \
+    2>"$tmp/tap.err" &
+pid=$!
+pids+=($pid)
+check "portside -i -i started" "wait_for '$tmp/tap.err' 'capturing on psl-a, psl-c' 10"
+ip netns exec $B tcpreplay -q -i psl-d -I psl-b -c "$tmp/demo.cache" pcaps/demo.pcap \
+    >"$tmp/tcpreplay2.log" 2>&1 || ko "tcpreplay (2 interfaces) failed: $(tail -3 "$tmp/tcpreplay2.log")"
+sleep 0.5
+kill -USR1 $pid
+check "stats of two interfaces" "wait_for '$tmp/tap.err' '^portside: stats \{' 5"
+grep '^portside: stats ' "$tmp/tap.err" | tail -1 | sed 's/^portside: stats //' >"$tmp/stats2.json"
+check "each half of the tap carried its side" \
+    "$PY -c 'import json,sys; s=json.load(open(sys.argv[1])); i=s[\"interfaces\"]; \
+assert [x[\"name\"] for x in i]==[\"psl-a\",\"psl-c\"] and i[0][\"packets\"]>=114 and \
+i[1][\"packets\"]>=100 and s[\"packets\"]>=214' '$tmp/stats2.json'"
+stop $pid
+rc=$?
+check "SIGTERM exits 0 with two interfaces (rc=$rc)" "[ $rc -eq 0 ]"
+if norm "$tmp/tap.jsonl" >"$tmp/tap.norm" && diff -u "$tmp/replay.norm" "$tmp/tap.norm" >"$tmp/diff2"; then
+    ok
+else
+    ko "detections from the two halves of a tap differ from the replay:"
+    head -30 "$tmp/diff2"
 fi
 echo "live: part 1 in $((SECONDS - t0)) s"
 
