@@ -22,6 +22,9 @@ void ps_slab_destroy(ps_slab *s);
 
 /* Returns a zeroed object, or NULL at the cap (the caller counts it). */
 void *ps_slab_alloc(ps_slab *s);
+/* As ps_slab_alloc() but not zeroed (contents undefined): for large
+ * objects whose user initialises what it reads. */
+void *ps_slab_alloc_raw(ps_slab *s);
 void ps_slab_free(ps_slab *s, void *obj);
 
 /* Bytes reserved from the system. */

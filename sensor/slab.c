@@ -50,16 +50,23 @@ static int grow(ps_slab *s)
     return PS_OK;
 }
 
-void *ps_slab_alloc(ps_slab *s)
+void *ps_slab_alloc_raw(ps_slab *s)
 {
     if (!s->free_list && grow(s) != PS_OK)
         return NULL;
     void **obj = s->free_list;
     s->free_list = *obj;
-    memset(obj, 0, s->obj_size);
     s->in_use++;
     if (s->in_use > s->peak)
         s->peak = s->in_use;
+    return obj;
+}
+
+void *ps_slab_alloc(ps_slab *s)
+{
+    void *obj = ps_slab_alloc_raw(s);
+    if (obj)
+        memset(obj, 0, s->obj_size);
     return obj;
 }
 
