@@ -1,5 +1,8 @@
 /* json-scan.c - validates streamed JSON in constant memory and counts one array's items. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json_scan.h"
 
@@ -207,6 +210,29 @@ static bool num_complete(const ps_json_scan *s)
     return s->num == N_ZERO || s->num == N_INT || s->num == N_FRAC || s->num == N_EXP;
 }
 
+/* Index of the first byte at or after i that ends a run of plain string
+ * bytes (quote, backslash or control), or len. Bodies are mostly string
+ * contents, so SSE2 looks at 16 bytes a step. */
+static size_t skip_plain(const uint8_t *p, size_t i, size_t len)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i ctl = _mm_set1_epi8(0x1f);
+    while (len - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                   _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v)); /* v <= 0x1f */
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < len && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20)
+        i++;
+    return i;
+}
+
 int ps_json_scan_feed(ps_json_scan *s, const uint8_t *p, size_t len)
 {
     size_t i = 0;
@@ -266,8 +292,7 @@ int ps_json_scan_feed(ps_json_scan *s, const uint8_t *p, size_t len)
         case J_STR:
             if (!s->key_match) {
                 /* Skip plain string bytes in bulk. */
-                while (i < len && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20)
-                    i++;
+                i = skip_plain(p, i, len);
                 if (i == len)
                     return PS_OK;
                 c = p[i];

@@ -1,5 +1,6 @@
 /* test_json_scan.c - streaming JSON item counter: splits, nesting, key mode, errors, depth cap. */
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "json_scan.h"
@@ -155,6 +156,26 @@ static void nest(char *buf, int depth)
     buf[2 * depth] = '\0';
 }
 
+/* Strings are skipped 16 bytes a step: a quote, backslash, control byte
+ * or high byte at every position of the first blocks, split everywhere. */
+static void test_string_blocks(void)
+{
+    char js[96];
+    for (size_t k = 0; k < 40; k++) {
+        char run[48];
+        memset(run, 'a', k);
+        run[k] = '\0';
+        snprintf(js, sizeof js, "[\"%s\",1]", run);
+        check_all_splits(PS_JSON_ARRAY, NULL, js, 2, false);
+        snprintf(js, sizeof js, "[\"%s\\\"x\\\\\",2,3]", run); /* \" and \\ inside */
+        check_all_splits(PS_JSON_ARRAY, NULL, js, 3, false);
+        snprintf(js, sizeof js, "[\"%s\xc3\xa9\x7f\",1]", run); /* high bytes, DEL: plain */
+        check_all_splits(PS_JSON_ARRAY, NULL, js, 2, false);
+        snprintf(js, sizeof js, "[\"%s\x1f\",1]", run); /* control byte: invalid */
+        check_all_splits(PS_JSON_ARRAY, NULL, js, 1, true);  /* the string was counted */
+    }
+}
+
 static void test_depth_cap(void)
 {
     char buf[2 * (PS_JSON_MAX_DEPTH + 2) + 1];
@@ -190,6 +211,7 @@ int main(void)
     CU_add_test(s, "invalid documents", test_invalid);
     CU_add_test(s, "truncated count", test_truncated_counts);
     CU_add_test(s, "depth cap N and N+1", test_depth_cap);
+    CU_add_test(s, "string contents in blocks", test_string_blocks);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned fails = CU_get_number_of_failures();
