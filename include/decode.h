@@ -63,6 +63,7 @@ typedef struct ps_packet {
     uint16_t urg_ptr;
     const uint8_t *tcp_opts;
     uint8_t tcp_opts_len;
+    bool tcp_csum_pending; /* checksum deferred: see ps_decoder_defer_tcp_csum() */
 
     const uint8_t *payload;
     uint32_t payload_len;
@@ -142,6 +143,20 @@ void ps_decoder_free(ps_decoder *d);
  * unknown link type. Never reads outside frame[0..caplen). */
 int ps_decode(ps_decoder *d, int linktype, ps_time_us ts, const uint8_t *frame, uint32_t caplen,
               uint32_t wirelen, ps_packet *pkt);
+
+/* With `on`, once checksum validation no longer samples (auto mode has
+ * decided to validate, or mode yes), TCP checksums are not verified in
+ * ps_decode(): the packet comes back with tcp_csum_pending set and the
+ * caller either verifies it with ps_decode_tcp_csum() before using it, or
+ * knowingly skips it (a segment whose bytes nobody reads). Off by default. */
+void ps_decoder_defer_tcp_csum(ps_decoder *d, bool on);
+
+/* Verifies the deferred TCP checksum of `pkt`, the packet the last
+ * ps_decode() call on `d` returned. True when it holds (or none was
+ * pending); false when it does not: the packet must then be dropped, and it
+ * is counted as ps_decode() would have (decode.tcp.bad_checksum, not
+ * decoded). Clears tcp_csum_pending. */
+bool ps_decode_tcp_csum(ps_decoder *d, ps_packet *pkt);
 
 /* Read-only view of the decoder's counters. */
 const ps_decode_stats *ps_decoder_stats(const ps_decoder *d);

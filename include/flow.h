@@ -166,6 +166,10 @@ uint64_t ps_flow_hash(const ps_flow_table *t, const ps_packet *p);
 void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h);
 int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_flow **flow_out);
 
+/* The flow the packet (hash `h` from ps_flow_hash()) belongs to, or NULL;
+ * changes nothing. */
+const ps_flow *ps_flow_find(ps_flow_table *t, const ps_packet *p, uint64_t h);
+
 /* Times out idle flows as of time `now` (packet time in replay). Cheap to
  * call often: it inspects only the least recently used flows. */
 void ps_flow_expire(ps_flow_table *t, ps_time_us now);

@@ -66,9 +66,11 @@ static int dec_tcp(ps_dctx *c, const uint8_t *p, uint32_t len)
     uint32_t hl = (uint32_t)(p[12] >> 4) * 4;
     if (hl < 20 || hl > len)
         return ps_dec_anomaly(c, PS_DA_TCP_BAD_HLEN);
-    if (!l4_csum_ok(c, IPPROTO_TCP_, p, len))
-        return ps_dec_anomaly(c, PS_DA_TCP_BAD_CHECKSUM);
     ps_packet *pkt = c->pkt;
+    if (c->d->defer_tcp_csum && c->d->csum_validate && !c->d->csum_sampling && !c->l4_csum_skip)
+        pkt->tcp_csum_pending = true; /* the header and payload locate the segment */
+    else if (!l4_csum_ok(c, IPPROTO_TCP_, p, len))
+        return ps_dec_anomaly(c, PS_DA_TCP_BAD_CHECKSUM);
     pkt->sport = ps_rd16(p);
     pkt->dport = ps_rd16(p + 2);
     pkt->seq = ps_rd32(p + 4);
@@ -109,6 +111,21 @@ static int dec_udp(ps_dctx *c, const uint8_t *p, uint32_t len)
     pkt->payload = p + 8;
     pkt->payload_len = ulen - 8;
     return PS_OK;
+}
+
+bool ps_decode_tcp_csum(ps_decoder *d, ps_packet *pkt)
+{
+    if (!pkt->tcp_csum_pending)
+        return true;
+    pkt->tcp_csum_pending = false;
+    uint32_t hl = 20u + pkt->tcp_opts_len, len = hl + pkt->payload_len;
+    const uint8_t *seg = pkt->payload - hl;
+    if (ps_csum_ok(ps_csum_add(pseudo_sum(pkt, IPPROTO_TCP_, len), seg, len)))
+        return true;
+    d->stats.anomalies[PS_DA_TCP_BAD_CHECKSUM]++;
+    d->stats.decoded--; /* as if ps_decode() had dropped it */
+    d->stats.tunnels -= pkt->tunnel_depth;
+    return false;
 }
 
 /* Upper-layer dispatch shared by IPv4 and IPv6. */

@@ -125,6 +125,11 @@ void ps_decoder_free(ps_decoder *d)
     free(d);
 }
 
+void ps_decoder_defer_tcp_csum(ps_decoder *d, bool on)
+{
+    d->defer_tcp_csum = on;
+}
+
 const ps_decode_stats *ps_decoder_stats(const ps_decoder *d)
 {
     return &d->stats;

@@ -601,6 +601,12 @@ void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h)
         __builtin_prefetch(syn_set(t, h), 1);
 }
 
+const ps_flow *ps_flow_find(ps_flow_table *t, const ps_packet *p, uint64_t h)
+{
+    int dir;
+    return flow_lookup(t, p, (uint32_t)h, &dir);
+}
+
 int ps_flow_process(ps_flow_table *t, const ps_packet *p, ps_flow **flow_out)
 {
     if (t == NULL || p == NULL || p->ip_proto != 6) {

@@ -105,6 +105,16 @@ static const ps_stream_dissector *probe(ps_worker *w, ps_flow *f, int dir, const
     return NULL;
 }
 
+/* True when no byte of `f`'s streams will be read: no dissector claimed
+ * it, nDPI is done with it, and it is not waiting (picked up mid-stream)
+ * for a response head to start HTTP from. */
+static bool unread(const ps_flow *f)
+{
+    if (f == NULL || !(f->app_flags & PS_APP_F_DONE) || (f->app_flags & PS_APP_F_NDPI))
+        return false;
+    return !(f->flags & PS_FLOW_F_MIDSTREAM) || (f->app_flags & PS_APP_F_STOPPED);
+}
+
 /* Gives nDPI a chunk of an unclaimed flow. HTTP on any port goes to the
  * HTTP dissector from here on; it finds the next message boundary itself. */
 static void ndpi_step(ps_worker *w, ps_flow *f, int dir, const uint8_t *data, size_t len,
@@ -233,6 +243,8 @@ ps_worker *ps_worker_new(const ps_config *cfg, ps_event_sink sink)
     w->cfg = cfg;
     w->sink = sink;
     w->dec = ps_decoder_new(&cfg->decode);
+    if (w->dec)
+        ps_decoder_defer_tcp_csum(w->dec, true); /* see unread() */
     w->app = ps_app_new(cfg, sink);
     ps_flow_callbacks cb = {on_data, on_gap, on_close, w};
     w->flows = ps_flow_table_new(&cfg->flow, &cb);
@@ -290,11 +302,19 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
         return;
     if (pkt.ip_proto != 6)
         return;
-    w->stats.tcp_packets++;
     /* The flow table's bucket and SYN-cache set load while scan detection
      * works on the packet. */
     uint64_t h = ps_flow_hash(w->flows, &pkt);
     ps_flow_prefetch(w->flows, &pkt, h);
+    /* Bulk data of connections nobody reads is most of a SPAN port: its
+     * checksum (every byte of it) is skipped. Control segments, and what
+     * scan detection looks at, are always verified. */
+    if (pkt.tcp_csum_pending &&
+        ((pkt.tcp_flags & (PS_TCP_SYN | PS_TCP_FIN | PS_TCP_RST)) || ps_scan_wants(&pkt) ||
+         !unread(ps_flow_find(w->flows, &pkt, h))) &&
+        !ps_decode_tcp_csum(w->dec, &pkt))
+        return;
+    w->stats.tcp_packets++;
     if (w->sink.probe && ps_scan_wants(&pkt)) {
         /* Before the flow table: unanswered SYNs never become flows, but
          * they are what sweep detection counts. */

@@ -1396,6 +1396,57 @@ static void test_dedup(void)
     ps_decoder_free(d);
 }
 
+/* Deferred TCP checksums: pending once validation is settled, verified
+ * (and counted as a drop when bad) by ps_decode_tcp_csum(). */
+static void test_defer_tcp_csum(void)
+{
+    uint8_t f[512], g[512];
+    ps_packet p;
+    size_t n = eth_tcp4(f);
+    memcpy(g, f, n);
+    g[n - 1] ^= 0x20; /* payload byte: the TCP checksum no longer holds */
+
+    ps_decoder *d = mkdec_ex(PS_CSUM_YES, 0, 4, 1000, 3);
+    ps_decoder_defer_tcp_csum(d, true);
+    CU_ASSERT_EQUAL_FATAL(dec(d, PS_LINK_ETHERNET, f, n, &p), PS_OK);
+    CU_ASSERT_TRUE(p.tcp_csum_pending);
+    CU_ASSERT_TRUE(ps_decode_tcp_csum(d, &p));
+    CU_ASSERT_FALSE(p.tcp_csum_pending);
+    CU_ASSERT_TRUE(ps_decode_tcp_csum(d, &p)); /* nothing pending */
+    CU_ASSERT_EQUAL_FATAL(dec(d, PS_LINK_ETHERNET, g, n, &p), PS_OK);
+    CU_ASSERT_TRUE(p.tcp_csum_pending);
+    CU_ASSERT_EQUAL(anom(d, PS_DA_TCP_BAD_CHECKSUM), 0);
+    CU_ASSERT_FALSE(ps_decode_tcp_csum(d, &p));
+    CU_ASSERT_EQUAL(anom(d, PS_DA_TCP_BAD_CHECKSUM), 1);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->decoded, 1); /* as if dropped in ps_decode() */
+    ps_decoder_defer_tcp_csum(d, false);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_ETHERNET, g, n, &p), PS_ERR_SKIP);
+    CU_ASSERT_EQUAL(anom(d, PS_DA_TCP_BAD_CHECKSUM), 2);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_ETHERNET, f, n, &p), PS_OK);
+    CU_ASSERT_FALSE(p.tcp_csum_pending);
+    ps_decoder_free(d);
+
+    /* auto: verified in place while sampling, deferred after. */
+    d = mkdec_ex(PS_CSUM_AUTO, 0, 4, 1000, 3);
+    ps_decoder_defer_tcp_csum(d, true);
+    bool pending = false;
+    for (unsigned i = 0; i < 1000; i++) { /* the auto sample */
+        CU_ASSERT_EQUAL(dec(d, PS_LINK_ETHERNET, f, n, &p), PS_OK);
+        pending |= p.tcp_csum_pending;
+    }
+    CU_ASSERT_FALSE(pending);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_ETHERNET, f, n, &p), PS_OK);
+    CU_ASSERT_TRUE(p.tcp_csum_pending);
+    ps_decoder_free(d);
+
+    /* no: nothing to verify. */
+    d = mkdec_ex(PS_CSUM_NO, 0, 4, 1000, 3);
+    ps_decoder_defer_tcp_csum(d, true);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_ETHERNET, g, n, &p), PS_OK);
+    CU_ASSERT_FALSE(p.tcp_csum_pending);
+    ps_decoder_free(d);
+}
+
 /* Dedup hashes the packet in 16-byte steps: every length exercises its
  * tails; a router's TTL / hop limit rewrite stays a duplicate, a change in
  * the first 128 bytes after the IP header or in the last 16 does not. */
@@ -1539,6 +1590,7 @@ int main(void)
         {"checksum auto mode", test_checksum_auto},
         {"dedup", test_dedup},
         {"dedup_lengths", test_dedup_lengths},
+        {"defer_tcp_csum", test_defer_tcp_csum},
         {"truncated prefixes", test_truncated_prefixes},
         {"odd inputs", test_odd_inputs},
     };
