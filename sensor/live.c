@@ -24,7 +24,6 @@
 #define PS_LIVE_L2_SLACK          22 /* Ethernet + two VLAN tags beyond the MTU */
 
 typedef struct iface {
-    struct ps_live *owner;
     char name[PS_IFNAME_MAX];
     ps_capture *cap;
     int linktype;
@@ -149,7 +148,6 @@ ps_live *ps_live_open(const char names[][PS_IFNAME_MAX], uint32_t n, const ps_ca
     l->opts.filter = l->filter;
     for (uint32_t i = 0; i < n; i++) {
         iface *f = &l->ifs[i];
-        f->owner = l;
         snprintf(f->name, sizeof(f->name), "%s", names[i]);
         f->st.name = f->name;
         for (uint32_t j = 0; j < i; j++) {

@@ -260,8 +260,8 @@ static void handle_signals(run *r)
     }
 }
 
-/* Reads the whole file (or until SIGTERM). Returns false on damaged data. */
-static bool replay_loop(run *r)
+/* Reads the whole file (or until SIGTERM); damaged data ends it with a warning. */
+static void replay_loop(run *r)
 {
     char err[512];
     bool progress = !r->quiet && (r->cfg->progress == 1 || (r->cfg->progress < 0 && isatty(2)));
@@ -274,7 +274,7 @@ static bool replay_loop(run *r)
                 fputc('\n', stderr);
             ps_log(LOG_WARNING, "warning: %s: stopped at damaged data after %llu packets: %s",
                    r->file, (unsigned long long)ps_worker_stats_get(r->w)->packets, err);
-            return false;
+            return;
         }
         if (n == 0 || sig_stop)
             break;
@@ -293,7 +293,6 @@ static bool replay_loop(run *r)
     }
     if (printed)
         fputc('\n', stderr);
-    return true;
 }
 
 /* Captures until SIGTERM/SIGINT. Time advances with the wall clock when the
@@ -430,12 +429,10 @@ static int run_main(run *r, const char ifaces[][PS_IFNAME_MAX], uint32_t nifaces
     }
 
     r->t0 = mono_us();
-    bool clean = true;
     if (r->live)
         live_loop(r);
     else
-        clean = replay_loop(r);
-    (void)clean; /* damaged captures are processed up to the damage: still success */
+        replay_loop(r); /* a damaged capture is processed up to the damage: still success */
 
     ps_worker_flush(r->w, r->now);
     ps_correlator_flush(r->corr, r->now);
