@@ -29,6 +29,14 @@ _Static_assert(sizeof(syn_ent) * 2 == 64, "a SYN-cache set is one cache line");
 
 #define SYN_SRC_FIRST (1ULL << 63) /* in a tuple hash: the sender sorts first */
 
+/* Index entry of a live flow: its tuple hash next to its position, so a
+ * lookup touches no flow whose hash differs (flows are 5 cache lines, and
+ * a sweep's SYNs would otherwise each miss on some unrelated flow). */
+typedef struct flow_slot {
+    uint32_t hash;
+    uint32_t idx; /* index in flows + 1; 0 = empty */
+} flow_slot;
+
 typedef struct lru_list {
     ps_flow *head, *tail; /* head = most recently used */
 } lru_list;
@@ -40,8 +48,8 @@ struct ps_flow_table {
     ps_flow *flows;
     ps_flow *free_list; /* linked through hnext */
     uint32_t untouched; /* flows[untouched..] never used: start-up touches no page */
-    ps_flow **buckets;
-    uint32_t bmask;
+    flow_slot *slots; /* open addressing, linear probing, at most half full */
+    uint32_t smask;
     syn_ent *syn;      /* syn_sets * 2 entries, 2-way set associative, line aligned */
     void *syn_mem;     /* allocation holding syn */
     uint32_t syn_mask; /* syn_sets - 1 */
@@ -141,7 +149,7 @@ static int ep_cmp(const ps_addr *a, uint16_t ap, const ps_addr *b, uint16_t bp)
 }
 
 /* Keyed hash of the direction-independent 5-tuple of a packet a -> b in
- * bits 0-62 (buckets and SYN-cache sets use the low 32); bit 63 says
+ * bits 0-62 (index slots and SYN-cache sets use the low 32); bit 63 says
  * whether the sender a sorts first. IPv4 packs into two words. */
 static uint64_t tuple_hash(const ps_flow_table *t, const ps_addr *a, uint16_t ap, const ps_addr *b,
                            uint16_t bp)
@@ -226,14 +234,35 @@ static void lru_push(ps_flow_table *t, ps_flow *f)
 
 /* ---- flow life cycle -------------------------------------------------- */
 
+static void hash_insert(ps_flow_table *t, ps_flow *f)
+{
+    uint32_t i = f->hash & t->smask;
+    while (t->slots[i].idx != 0) /* never full: twice as many slots as flows */
+        i = (i + 1) & t->smask;
+    t->slots[i].hash = f->hash;
+    t->slots[i].idx = (uint32_t)(f - t->flows) + 1;
+}
+
+/* Removes f's slot; later slots of its run move back so that every entry
+ * stays reachable from its home slot (no tombstones). */
 static void hash_remove(ps_flow_table *t, ps_flow *f)
 {
-    ps_flow **pp = &t->buckets[f->hash & t->bmask];
-    while (*pp != NULL && *pp != f)
-        pp = &(*pp)->hnext;
-    if (*pp == f)
-        *pp = f->hnext;
-    f->hnext = NULL;
+    uint32_t idx = (uint32_t)(f - t->flows) + 1, i = f->hash & t->smask;
+    while (t->slots[i].idx != idx) {
+        if (t->slots[i].idx == 0)
+            return; /* not indexed */
+        i = (i + 1) & t->smask;
+    }
+    for (uint32_t j = (i + 1) & t->smask; t->slots[j].idx != 0; j = (j + 1) & t->smask) {
+        uint32_t home = t->slots[j].hash & t->smask;
+        /* The entry at j may fill the hole at i unless its home lies in (i, j]. */
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i].idx = 0;
 }
 
 /* Ends `f`: flushes both directions, tells the owner, frees the slot. */
@@ -325,9 +354,8 @@ static ps_flow *flow_new(ps_flow_table *t, uint32_t hash, const ps_addr *cli, ui
     f->first_ts = f->last_ts = ts;
     f->hash = hash;
     f->lru_class = LRU_NONE;
-    ps_flow **b = &t->buckets[hash & t->bmask];
-    f->hnext = *b;
-    *b = f;
+    f->hnext = NULL;
+    hash_insert(t, f);
     t->st.created++;
     t->st.active++;
     if (t->st.active > t->st.active_peak)
@@ -340,7 +368,10 @@ static ps_flow *flow_new(ps_flow_table *t, uint32_t hash, const ps_addr *cli, ui
 
 static ps_flow *flow_lookup(ps_flow_table *t, const ps_packet *p, uint32_t hash, int *dir)
 {
-    for (ps_flow *f = t->buckets[hash & t->bmask]; f != NULL; f = f->hnext) {
+    for (uint32_t i = hash & t->smask; t->slots[i].idx != 0; i = (i + 1) & t->smask) {
+        if (t->slots[i].hash != hash)
+            continue;
+        ps_flow *f = &t->flows[t->slots[i].idx - 1];
         if (f->cport == p->sport && f->sport == p->dport && addr_eq(&f->cli, &p->src) &&
             addr_eq(&f->srv, &p->dst)) {
             *dir = PS_DIR_TO_SERVER;
@@ -470,10 +501,10 @@ ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callba
     if (c.max_flows > (1u << 30) || c.syn_cache_slots > (1u << 30))
         return NULL;
 
-    uint32_t nbuckets = pow2_at_least(c.max_flows);
+    uint32_t nslots = pow2_at_least(c.max_flows) * 2;
     uint32_t syn_sets = pow2_at_least(c.syn_cache_slots) / 2;
     uint64_t fixed = (uint64_t)c.max_flows * sizeof(ps_flow) +
-                     (uint64_t)nbuckets * sizeof(ps_flow *) +
+                     (uint64_t)nslots * sizeof(flow_slot) +
                      (uint64_t)syn_sets * 2 * sizeof(syn_ent);
     if (fixed > c.memcap)
         return NULL;
@@ -488,21 +519,21 @@ ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callba
     if (cb != NULL)
         t->cb = *cb;
     t->flows = calloc(c.max_flows, sizeof(ps_flow));
-    t->buckets = calloc(nbuckets, sizeof(ps_flow *));
+    t->slots = calloc(nslots, sizeof(flow_slot));
     /* calloc, not aligned_alloc + memset: untouched pages stay unmapped. */
     t->syn_mem = calloc((size_t)syn_sets * 2 + 2, sizeof(syn_ent)); /* + a line to align */
     if (t->syn_mem != NULL)
         t->syn = (syn_ent *)(void *)((uintptr_t)((char *)t->syn_mem + 63) & ~(uintptr_t)63);
     t->ra = ps_reasm_new((size_t)nchunks, c.stream_ooo_cap, &t->cb, &t->st, reclaim, t);
-    if (t->flows == NULL || t->buckets == NULL || t->syn == NULL || t->ra == NULL) {
+    if (t->flows == NULL || t->slots == NULL || t->syn == NULL || t->ra == NULL) {
         ps_reasm_free(t->ra);
         free(t->syn_mem);
-        free(t->buckets);
+        free(t->slots);
         free(t->flows);
         free(t);
         return NULL;
     }
-    t->bmask = nbuckets - 1;
+    t->smask = nslots - 1;
     t->syn_mask = syn_sets - 1;
     uint64_t seed[2];
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
@@ -524,7 +555,7 @@ void ps_flow_table_free(ps_flow_table *t)
     ps_flow_flush(t, PS_FLOW_END_SHUTDOWN, t->now);
     ps_reasm_free(t->ra);
     free(t->syn_mem);
-    free(t->buckets);
+    free(t->slots);
     free(t->flows);
     free(t);
 }
@@ -596,7 +627,7 @@ uint64_t ps_flow_hash(const ps_flow_table *t, const ps_packet *p)
 
 void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h)
 {
-    __builtin_prefetch(&t->buckets[(uint32_t)h & t->bmask]);
+    __builtin_prefetch(&t->slots[(uint32_t)h & t->smask]);
     if (p->tcp_flags & (PS_TCP_SYN | PS_TCP_RST))
         __builtin_prefetch(syn_set(t, h), 1);
 }

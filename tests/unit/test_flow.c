@@ -114,6 +114,49 @@ static int feed(ps_flow_table *t, ps_packet p, ps_flow **out)
     return ps_flow_process(t, &p, out);
 }
 
+/* The flow index (open addressing, entries moved back on removal) under
+ * churn: 40 tuples through an 8-flow table (16 slots, so runs collide and
+ * wrap), flows ending by eviction and timeout. After every step each live
+ * flow must be found under its own tuple and nothing else. */
+static void t_index_churn(void)
+{
+    ps_flow_table *t = table(8, 64);
+    CU_ASSERT_FATAL(t != NULL);
+    uint32_t rnd = 12345;
+    ps_time_us now = 1 * SEC;
+    int bad = 0;
+    for (int step = 0; step < 3000; step++) {
+        rnd = rnd * 1103515245u + 12345u;
+        uint16_t k = (uint16_t)((rnd >> 16) % 40);
+        if ((rnd >> 8) % 97 == 0)
+            now += 700 * SEC; /* past the idle timeout: everything expires */
+        else
+            now += 1000;
+        ps_flow_expire(t, now);
+        feed(t, pkt(C, (uint16_t)(1000 + k), S, 22, PS_TCP_ACK | PS_TCP_PSH, 7, 9, "x", now), NULL);
+        uint64_t found = 0;
+        for (uint16_t j = 0; j < 40; j++) {
+            ps_packet p = pkt(C, (uint16_t)(1000 + j), S, 22, PS_TCP_ACK, 8, 9, NULL, now);
+            const ps_flow *f = ps_flow_find(t, &p, ps_flow_hash(t, &p));
+            if (f == NULL)
+                continue;
+            found++;
+            if (f->id == 0 || !((f->cport == 1000 + j && f->sport == 22) ||
+                                (f->sport == 1000 + j && f->cport == 22)))
+                bad++;
+        }
+        if (found != ps_flow_table_stats(t)->active)
+            bad++;
+        ps_packet last = pkt(C, (uint16_t)(1000 + k), S, 22, PS_TCP_ACK, 8, 9, NULL, now);
+        if (ps_flow_find(t, &last, ps_flow_hash(t, &last)) == NULL)
+            bad++; /* the flow just fed is live */
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(ps_flow_table_stats(t)->evicted > 100);
+    CU_ASSERT(ps_flow_table_stats(t)->timed_out > 10);
+    ps_flow_table_free(t);
+}
+
 static void t_handshake_both_ways(void)
 {
     ps_flow_table *t = table(16, 64);
@@ -643,6 +686,7 @@ int main(void)
     CU_add_test(s, "max_flows N and N+1", t_max_flows);
     CU_add_test(s, "timeouts", t_timeouts);
     CU_add_test(s, "memcap", t_memcap);
+    CU_add_test(s, "index churn", t_index_churn);
     CU_add_test(s, "port reuse", t_port_reuse);
     CU_add_test(s, "SYN ISN mismatch", t_syn_mismatch);
     CU_add_test(s, "gap via ACK", t_ack_gap);
