@@ -91,8 +91,8 @@ struct ps_decoder {
     ps_decode_config cfg;
     ps_decode_stats stats;
     uint32_t max_depth;
-    bool csum_validate; /* YES, or AUTO not (yet) disabled */
-    bool csum_sampling; /* AUTO and still looking */
+    bool csum_validate;  /* YES, or AUTO not (yet) disabled */
+    bool csum_sampling;  /* AUTO and still looking */
     bool defer_tcp_csum; /* ps_decoder_defer_tcp_csum() */
     uint32_t csum_seen, csum_bad;
     ps_frag_table frag;

@@ -48,7 +48,7 @@ struct ps_flow_table {
     ps_flow *flows;
     ps_flow *free_list; /* linked through hnext */
     uint32_t untouched; /* flows[untouched..] never used: start-up touches no page */
-    flow_slot *slots; /* open addressing, linear probing, at most half full */
+    flow_slot *slots;   /* open addressing, linear probing, at most half full */
     uint32_t smask;
     syn_ent *syn;      /* syn_sets * 2 entries, 2-way set associative, line aligned */
     void *syn_mem;     /* allocation holding syn */
@@ -590,8 +590,7 @@ static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint64_t h, in
         e = syn_find(t, h, false);
     } else if ((e = syn_find(t, h, true)) != NULL && syn_fresh(t, e, p->ts)) {
         cli_is_sender = true;
-    } else if ((e = syn_find(t, h, false)) != NULL &&
-               syn_fresh(t, e, p->ts)) {
+    } else if ((e = syn_find(t, h, false)) != NULL && syn_fresh(t, e, p->ts)) {
         cli_is_sender = false;
     } else {
         e = NULL;

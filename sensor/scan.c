@@ -282,8 +282,7 @@ static uint32_t src_key(ps_scan *s, const ps_addr *a)
     memcpy(x, a->bytes, 16);
     uint32_t slot = ((x[0] ^ x[1] ^ x[2] ^ x[3]) * 0x9e3779b1u) >> 26;
     _Static_assert(HCACHE == 64, "slot is the top 6 bits");
-    if (s->hcache[slot].a.family == a->family &&
-        memcmp(s->hcache[slot].a.bytes, a->bytes, 16) == 0)
+    if (s->hcache[slot].a.family == a->family && memcmp(s->hcache[slot].a.bytes, a->bytes, 16) == 0)
         return s->hcache[slot].h;
     uint32_t h = (uint32_t)addr_hash(s, a, 0);
     s->hcache[slot].a = *a;

@@ -171,8 +171,8 @@ static void test_string_blocks(void)
         check_all_splits(PS_JSON_ARRAY, NULL, js, 3, false);
         snprintf(js, sizeof js, "[\"%s\xc3\xa9\x7f\",1]", run); /* high bytes, DEL: plain */
         check_all_splits(PS_JSON_ARRAY, NULL, js, 2, false);
-        snprintf(js, sizeof js, "[\"%s\x1f\",1]", run); /* control byte: invalid */
-        check_all_splits(PS_JSON_ARRAY, NULL, js, 1, true);  /* the string was counted */
+        snprintf(js, sizeof js, "[\"%s\x1f\",1]", run);     /* control byte: invalid */
+        check_all_splits(PS_JSON_ARRAY, NULL, js, 1, true); /* the string was counted */
     }
 }
 
