@@ -57,11 +57,12 @@ int ps_spool_append(ps_spool *s, const void *data, size_t len);
 int ps_spool_read(ps_spool *s, const uint8_t **data, size_t *len, uint32_t *epoch);
 
 /* Marks the oldest read-but-uncommitted record as consumed. Ignored when
- * `epoch` is stale (the records were dropped at the cap meanwhile).
+ * `epoch` is stale (a rewind, or the records were dropped at the cap).
  * Fully consumed segments are deleted. */
 void ps_spool_commit(ps_spool *s, uint32_t epoch);
 
-/* Forgets every read-but-uncommitted record so it is read again. */
+/* Forgets every read-but-uncommitted record so it is read again; commits
+ * with an epoch handed out before the rewind are ignored from then on. */
 void ps_spool_rewind(ps_spool *s);
 
 /* Housekeeping: persists the commit position and honours the interval fsync
@@ -78,5 +79,8 @@ void ps_spool_close(ps_spool *s);
 
 /* CRC32C (Castagnoli) of buf, continuing from crc (start with 0). */
 uint32_t ps_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same without the CPU's crc32 instruction (for tests and CPUs without
+ * SSE4.2, which ps_crc32c falls back to by itself). */
+uint32_t ps_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
 #endif

@@ -29,9 +29,10 @@
  * pokes an eventfd: no lock, no disk, no network. The publisher thread owns
  * everything else. Connected, it pipelines PUBLISH + XADD per record and
  * keeps a record in the ring until Redis has answered both (so a cut
- * connection resends it: at least once). Disconnected, or when the ring is
- * half full because Redis is slow, it moves the ring's records to the
- * spool, which then feeds the connection in order before the ring does. A
+ * connection resends it: at least once). Disconnected, or when the ring
+ * fills because Redis is slow, it moves the ring's records to the spool
+ * (giving back each record's room at once), which then feeds the
+ * connection in order before the ring does. A
  * record is lost only when the ring is full (the spool could not keep up)
  * or the spool drops its oldest segment at its cap; both are counted. */
 
@@ -714,29 +715,23 @@ static int format_stats(ps_redis_sink *s, const uint8_t *rec, size_t len)
     return send_argv(s, 8, argv, lens) ? 1 : -1;
 }
 
-/* Moves every record of the ring (sent or not) to the spool. Records in
- * flight stay in flight, but their answers no longer count: the spooled
- * copy is what will be confirmed (so it may arrive twice). */
+/* Moves the ring's records (sent or not) to the spool. Records in flight
+ * stay in flight, but their answers no longer count: the spooled copy is
+ * what will be confirmed (so it may arrive twice). Each record's room is
+ * given back as soon as it is on disk, so the capture side can go on while
+ * the spill runs; records pushed meanwhile wait for the next call (a spill
+ * that chased the producer kept the ring full until it caught up, and the
+ * capture side dropped records although the disk kept up). */
 static void spill_ring(ps_redis_sink *s)
 {
-    uint64_t pos = atomic_load_explicit(&s->q.tail, memory_order_relaxed), next, n = 0;
+    uint64_t pos = atomic_load_explicit(&s->q.tail, memory_order_relaxed), next;
+    uint64_t end = atomic_load_explicit(&s->q.head, memory_order_acquire);
     const uint8_t *d;
     uint32_t len, flags;
 
     if (!s->spool)
         return;
-    while (ring_peek(&s->q, pos, &d, &len, &flags, &next)) {
-        if (flags & REC_FLAG_STATS)
-            add(&s->stats_dropped, 1);
-        else if (ps_spool_append(s->spool, d, len) == PS_OK)
-            add(&s->spooled, 1);
-        pos = next;
-        n++;
-    }
-    if (n == 0)
-        return;
-    ring_release(&s->q, pos, n);
-    s->rd = pos;
+    /* First, so no late answer releases ring room a second time. */
     for (uint32_t i = 0; i < s->inf_count; i++) {
         pending *e = &s->inflight[(s->inf_head + i) % (MAX_INFLIGHT + 2)];
         if (e->kind == K_RING)
@@ -744,6 +739,15 @@ static void spill_ring(ps_redis_sink *s)
         else if (e->kind == K_RING_STATS)
             e->kind = K_SPILLED_STATS;
     }
+    while (pos < end && ring_peek(&s->q, pos, &d, &len, &flags, &next)) {
+        if (flags & REC_FLAG_STATS)
+            add(&s->stats_dropped, 1);
+        else if (ps_spool_append(s->spool, d, len) == PS_OK)
+            add(&s->spooled, 1);
+        pos = next;
+        ring_release(&s->q, pos, 1);
+    }
+    s->rd = pos;
 }
 
 /* Writes records into the pipeline: spooled ones first, then the ring's. */
@@ -994,8 +998,13 @@ static void *publisher(void *arg)
             fill_pipeline(s, now);
             uint64_t depth = ring_depth(&s->q);
             uint64_t used = atomic_load(&s->q.head) - atomic_load(&s->q.tail);
-            if (depth * 2 >= s->q.max_records || used * 2 >= s->q.cap)
-                spill_ring(s); /* Redis is slow: make room for the capture side */
+            /* Redis is slow: make room for the capture side. Spill early
+             * once the pipeline is full, while the queue still has room for
+             * the burst that comes while this thread waits for a CPU. */
+            bool stuck = s->inf_count >= MAX_INFLIGHT || s->olen - s->ooff >= OBUF_HIGH;
+            uint64_t part = stuck ? 4 : 2;
+            if (depth * part >= s->q.max_records || used * part >= s->q.cap)
+                spill_ring(s);
             if (s->state == C_READY)
                 do_write(s);
         } else {
