@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "flow.h"
+#include "mix.h"
 #include "reassembly.h"
 
 /* Timeout classes; each has its own LRU list so expiry only ever looks at
@@ -17,7 +18,7 @@ enum { LRU_EST = 0, LRU_HANDSHAKE, LRU_CLOSED, LRU_NCLASS, LRU_NONE = 0xff };
 
 /* A cached SYN. The connection is known by its 64-bit keyed tuple hash
  * alone (direction in the top bit, bit 0 set so 0 means free): two live
- * connections agreeing on 62 bits of a secret-keyed SipHash do not occur,
+ * connections agreeing on 62 bits of a secret-keyed hash do not occur,
  * and a 2-way set then fits one cache line (one miss per SYN). */
 typedef struct syn_ent {
     uint64_t tag;
@@ -56,7 +57,7 @@ struct ps_flow_table {
     lru_list lru[LRU_NCLASS];
     ps_reasm *ra;
     ps_flow *cur; /* flow being processed: never evicted to reclaim memory */
-    uint64_t k0, k1;
+    ps_mix_key key;
     uint64_t next_id;
     ps_time_us now;
 };
@@ -94,47 +95,6 @@ const char *ps_flow_anomaly_name(int a)
 
 /* ---- hashing ---------------------------------------------------------- */
 
-#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                   \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = ROTL64(v1, 13);                                                                       \
-        v1 ^= v0;                                                                                  \
-        v0 = ROTL64(v0, 32);                                                                       \
-        v2 += v3;                                                                                  \
-        v3 = ROTL64(v3, 16);                                                                       \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = ROTL64(v3, 21);                                                                       \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = ROTL64(v1, 17);                                                                       \
-        v1 ^= v2;                                                                                  \
-        v2 = ROTL64(v2, 32);                                                                       \
-    } while (0)
-
-/* SipHash-1-3 over whole 64-bit words: keyed, so crafted tuples cannot
- * target one bucket. */
-static uint64_t siphash13(const uint64_t *w, size_t n, uint64_t k0, uint64_t k1)
-{
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
-    for (size_t i = 0; i < n; i++) {
-        v3 ^= w[i];
-        SIPROUND;
-        v0 ^= w[i];
-    }
-    uint64_t b = (uint64_t)(n * 8) << 56;
-    v3 ^= b;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /* Any total order will do for canonical keys; word compares are cheap. */
 static int ep_cmp(const ps_addr *a, uint16_t ap, const ps_addr *b, uint16_t bp)
 {
@@ -169,14 +129,13 @@ static uint64_t tuple_hash(const ps_flow_table *t, const ps_addr *a, uint16_t ap
         uint32_t x, y;
         memcpy(&x, a->bytes, 4);
         memcpy(&y, b->bytes, 4);
-        uint64_t w[2] = {(uint64_t)x << 32 | y, last};
-        h = siphash13(w, 2, t->k0, t->k1);
+        h = ps_mix2(&t->key, (uint64_t)x << 32 | y, last);
     } else {
         uint64_t w[5];
         memcpy(&w[0], a->bytes, 16);
         memcpy(&w[2], b->bytes, 16);
         w[4] = last;
-        h = siphash13(w, 5, t->k0, t->k1);
+        h = ps_mixn(&t->key, w, 5);
     }
     return (h & ~SYN_SRC_FIRST) | (a_first ? SYN_SRC_FIRST : 0);
 }
@@ -542,8 +501,7 @@ ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callba
         seed[0] = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)t;
         seed[1] = ~seed[0] * 0x9e3779b97f4a7c15ULL;
     }
-    t->k0 = seed[0];
-    t->k1 = seed[1];
+    ps_mix_key_init(&t->key, seed[0], seed[1]);
     t->next_id = 1;
     return t;
 }

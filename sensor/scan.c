@@ -8,6 +8,7 @@
 #include "crypto.h"
 #include "event.h"
 #include "hll.h"
+#include "mix.h"
 #include "scan.h"
 
 #define NIL        UINT32_MAX
@@ -81,6 +82,7 @@ typedef struct src {
 struct ps_scan {
     ps_scan_config cfg;
     uint64_t k0, k1;
+    ps_mix_key key; /* from k0, k1: spoofed sources cannot aim at one bucket */
     src *srcs;
     uint32_t *buckets;
     uint32_t bmask;
@@ -103,7 +105,7 @@ struct ps_scan {
     ps_scan_stats st;
     size_t mem;
     /* Source-table hashes of recent addresses: a sweep's SYNs come from a
-     * few scanners, so most probes skip one SipHash. Direct-mapped by an
+     * few scanners, so most probes skip one keyed hash. Direct-mapped by an
      * unkeyed index; a miss only costs the hash. family 0 = empty. */
     struct {
         ps_addr a;
@@ -208,47 +210,6 @@ size_t ps_scan_config_memory(const ps_scan_config *c)
 
 /* ---- hashing ---------------------------------------------------------- */
 
-#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                   \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = ROTL64(v1, 13);                                                                       \
-        v1 ^= v0;                                                                                  \
-        v0 = ROTL64(v0, 32);                                                                       \
-        v2 += v3;                                                                                  \
-        v3 = ROTL64(v3, 16);                                                                       \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = ROTL64(v3, 21);                                                                       \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = ROTL64(v1, 17);                                                                       \
-        v1 ^= v2;                                                                                  \
-        v2 = ROTL64(v2, 32);                                                                       \
-    } while (0)
-
-/* SipHash-1-3 keyed per detector: spoofed sources cannot aim at one bucket
- * or forge colliding targets. */
-static uint64_t siphash13(const uint64_t *w, size_t n, uint64_t k0, uint64_t k1)
-{
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
-    for (size_t i = 0; i < n; i++) {
-        v3 ^= w[i];
-        SIPROUND;
-        v0 ^= w[i];
-    }
-    uint64_t b = (uint64_t)(n * 8) << 56;
-    v3 ^= b;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 static uint64_t fmix64(uint64_t h)
 {
     h ^= h >> 33;
@@ -265,11 +226,11 @@ static uint64_t addr_hash(const ps_scan *s, const ps_addr *a, uint64_t tag)
     uint64_t w[3];
     memcpy(&w[0], a->bytes, 16);
     w[2] = (uint64_t)a->family | tag << 8;
-    return siphash13(w, 3, s->k0, s->k1);
+    return ps_mixn(&s->key, w, 3);
 }
 
 /* A target is (host, port): derived from the host's keyed hash, so one
- * SipHash per packet serves host and target. */
+ * keyed hash per packet serves host and target. */
 static uint32_t target_of(uint64_t hhost, uint16_t port)
 {
     return (uint32_t)fmix64(hhost + ((uint64_t)port + 1) * 0x9e3779b97f4a7c15ULL);
@@ -353,6 +314,7 @@ ps_scan *ps_scan_new(const ps_scan_config *cfg)
         s->k0 = k[0];
         s->k1 = k[1];
     }
+    ps_mix_key_init(&s->key, s->k0, s->k1);
     s->tokens = (uint64_t)cfg->report_burst * MICRO;
     s->mem = ps_scan_config_memory(cfg);
     return s;
