@@ -8,7 +8,8 @@
 #include "event.h"
 #include "output.h"
 
-#define PS_AGG_URL_MAX 256
+#define PS_AGG_URL_MAX  256
+#define PS_AGG_MAX_URLS 64 /* the cap of detection.max_urls (config.c) */
 
 /* Phase of a record within its aggregate. */
 enum ps_record_phase { PS_PHASE_FIRST = 0, PS_PHASE_UPDATE, PS_PHASE_FINAL };
@@ -102,6 +103,18 @@ const ps_campaigns *ps_correlator_campaigns(const ps_correlator *c);
 
 /* Event sink that feeds `c`. */
 ps_event_sink ps_correlator_sink(ps_correlator *c);
+
+/* Longest record, NUL included, that ps_record_format() can write (scan and
+ * http records are shorter), and so the size of the correlator's line
+ * buffer. Every string in a record comes from the aggregate (its ids,
+ * campaign and last event), its URL slots, the sensor name or the record id,
+ * and no byte of a string takes more than 6 characters (\u00XX for a control
+ * byte, \\xNN for a byte that is not UTF-8); 8 KiB covers keys, numbers and
+ * fixed names. About 132 KiB. tests/fuzz/fuzz_record.c checks the bound. */
+#define PS_RECORD_MAX                                                                              \
+    (6 * (sizeof(ps_aggregate) + (size_t)PS_AGG_MAX_URLS * PS_AGG_URL_MAX +                        \
+          sizeof(((ps_config *)0)->sensor_name) + 37) +                                            \
+     8192)
 
 /* Formats one record of aggregate `a` as a single JSON line into buf.
  * Returns the length or PS_ERR_CAP. Exposed for tests and fuzzing. */

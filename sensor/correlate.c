@@ -9,8 +9,6 @@
 #include "scan.h"
 #include "slab.h"
 
-#define PS_RECORD_MAX 16384
-
 struct ps_correlator {
     const ps_config *cfg;
     ps_output *out;
@@ -23,7 +21,8 @@ struct ps_correlator {
     ps_baseline *baseline;
     ps_time_us last_scan_tick;
     ps_correlator_stats stats;
-    char line[PS_RECORD_MAX];
+    uint32_t max_urls; /* cfg->max_urls within the PS_RECORD_MAX bound */
+    char *line;        /* PS_RECORD_MAX bytes: every record fits */
 };
 
 const char *ps_outcome_name(int outcome)
@@ -65,7 +64,9 @@ ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out)
     memcpy(sc.ports, cfg->scan_ports.ports, sc.nports * sizeof(uint16_t));
     c->scan = ps_scan_new(&sc);
     c->baseline = ps_baseline_new(cfg);
-    if (!c->buckets || !c->campaigns || !c->scan || !c->baseline) {
+    c->line = malloc(PS_RECORD_MAX);
+    if (!c->buckets || !c->campaigns || !c->scan || !c->baseline || !c->line) {
+        free(c->line);
         ps_baseline_free(c->baseline);
         ps_scan_free(c->scan);
         ps_campaigns_free(c->campaigns);
@@ -73,7 +74,8 @@ ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out)
         free(c);
         return NULL;
     }
-    ps_slab_init(&c->slab, sizeof(ps_aggregate) + (size_t)cfg->max_urls * PS_AGG_URL_MAX,
+    c->max_urls = PS_MIN(cfg->max_urls, (uint32_t)PS_AGG_MAX_URLS);
+    ps_slab_init(&c->slab, sizeof(ps_aggregate) + (size_t)c->max_urls * PS_AGG_URL_MAX,
                  cfg->max_aggregates);
     return c;
 }
@@ -119,7 +121,7 @@ static void emit(ps_correlator *c, ps_aggregate *a, int phase, ps_time_us now)
     char id[37];
     ps_uuid4(id, sizeof(id));
     a->seq++;
-    int n = ps_record_format(a, c->cfg, phase, now, id, c->line, sizeof(c->line));
+    int n = ps_record_format(a, c->cfg, phase, now, id, c->line, PS_RECORD_MAX);
     if (n < 0) {
         c->stats.format_errors++;
         return;
@@ -167,7 +169,7 @@ static void add_url(ps_correlator *c, ps_aggregate *a, const char *url)
         if (strncmp(u, url, n) == 0 && u[n] == '\0')
             return;
     }
-    if (a->nurls >= c->cfg->max_urls) {
+    if (a->nurls >= c->max_urls) {
         a->urls_overflow = true;
         return;
     }
@@ -231,7 +233,7 @@ static ps_aggregate *create(ps_correlator *c, const ps_event *ev, uint32_t h)
 
 static void write_http_record(ps_correlator *c, const ps_event *ev)
 {
-    int n = ps_http_record_format(ev, c->cfg, c->line, sizeof(c->line));
+    int n = ps_http_record_format(ev, c->cfg, c->line, PS_RECORD_MAX);
     if (n < 0) {
         c->stats.format_errors++;
         return;
@@ -357,6 +359,7 @@ void ps_correlator_free(ps_correlator *c, ps_time_us now)
     ps_scan_free(c->scan);
     ps_baseline_free(c->baseline);
     free(c->buckets);
+    free(c->line);
     free(c);
 }
 
@@ -387,7 +390,7 @@ static void drain_scans(ps_correlator *c)
         char id[37];
         ps_uuid4(id, sizeof(id));
         int n = ps_scan_record_format(&r, r.kind != PS_SCAN_KIND_SUPPRESSED ? &ci : NULL, c->cfg,
-                                      id, c->line, sizeof(c->line));
+                                      id, c->line, PS_RECORD_MAX);
         if (n < 0) {
             c->stats.format_errors++;
             continue;

@@ -83,6 +83,9 @@ void ps_summary_print(FILE *f, const ps_worker *w, const ps_correlator *c, const
             cs->events);
     if (cs->aggregates_evicted)
         fprintf(f, ", %" PRIu64 " aggregates closed early at the cap", cs->aggregates_evicted);
+    if (cs->format_errors)
+        fprintf(f, ", %" PRIu64 " records not written (format_errors: too long)",
+                cs->format_errors);
     fputs(cs->nrules ? "; by rule:" : "", f);
     for (uint32_t i = 0; i < cs->nrules; i++)
         fprintf(f, " %s=%" PRIu64, cs->by_rule[i].rule->name, cs->by_rule[i].records);
@@ -169,6 +172,7 @@ int ps_stats_format(const ps_stats_source *s, char *buf, size_t cap)
     ps_jw_u64(&j, "calls", cs->events);
     ps_jw_u64(&j, "aggregates_open", cs->aggregates_open);
     ps_jw_u64(&j, "aggregates_evicted", cs->aggregates_evicted);
+    ps_jw_u64(&j, "format_errors", cs->format_errors);
     ps_jw_obj_begin(&j, "by_rule");
     for (uint32_t i = 0; i < cs->nrules; i++)
         ps_jw_u64(&j, cs->by_rule[i].rule->name, cs->by_rule[i].records);

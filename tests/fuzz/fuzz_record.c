@@ -156,15 +156,13 @@ static void campaign(rd *r, ps_campaign_info *ci)
     ci->new_stage = u8(r) & 1;
 }
 
-/* The longest record possible: every string of an event and 64 kept URLs
- * with each byte escaped to 6 characters (\u00XX), plus keys and numbers.
- * The correlator's line buffer must be at least this (see docs/fuzzing.md). */
-#define RECORD_BOUND (6 * (sizeof(ps_event) + 64 * PS_AGG_URL_MAX) + 8192)
-
 /* One record: valid UTF-8, one JSON object, exactly n bytes, NUL-ended. */
 static void check(const char *buf, int n)
 {
-    if (n < 0 || (size_t)n >= RECORD_BOUND)
+    /* PS_RECORD_MAX (correlate.h), the correlator's line buffer, is the
+     * longest record possible: every string of the aggregate, its event, 64
+     * URLs and the sensor name with each byte escaped to 6 characters. */
+    if (n < 0 || (size_t)n >= PS_RECORD_MAX)
         abort();
     if (strlen(buf) != (size_t)n || n < 2 || buf[0] != '{' || buf[n - 1] != '}')
         abort();
@@ -174,7 +172,7 @@ static void check(const char *buf, int n)
         abort();
 }
 
-/* Records are formatted into PS_RECORD_MAX (16 KiB) in the correlator;
+/* Records are formatted into PS_RECORD_MAX (about 132 KiB) in the correlator;
  * here a large buffer checks the text, then a small cap must give either
  * the same text or PS_ERR_CAP. */
 #define BIG (1u << 20)
@@ -194,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static ps_aggregate *a;
     if (a == NULL) {
         ps_config_default(&cfg);
-        a = calloc(1, sizeof(*a) + 64 * (size_t)PS_AGG_URL_MAX);
+        a = calloc(1, sizeof(*a) + PS_AGG_MAX_URLS * (size_t)PS_AGG_URL_MAX);
         if (a == NULL)
             abort();
     }
@@ -231,7 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         a->trusted = f & 1;
         a->new_client = (int8_t)((f >> 1) % 3) - 1;
         a->urls_overflow = (f & 8) != 0;
-        a->nurls = (uint32_t)(u8(&r) % 65);
+        a->nurls = (uint32_t)(u8(&r) % (PS_AGG_MAX_URLS + 1));
         for (uint32_t i = 0; i < a->nurls; i++)
             str(&r, a->urls + (size_t)i * PS_AGG_URL_MAX, PS_AGG_URL_MAX);
         event(&r, &a->last);

@@ -7,6 +7,7 @@
 
 #include "attack.h"
 #include "correlate.h"
+#include "json_check.h"
 
 static const ps_rule rule_a = {"test.a", "docker", "/a", {&ps_t1613, NULL}, PS_SEV_MEDIUM};
 static const ps_rule rule_b = {"test.b", "docker", "/b", {&ps_t1613, &ps_t1082, NULL}, PS_SEV_HIGH};
@@ -247,6 +248,176 @@ static void test_invalid_utf8(void)
     CU_ASSERT(has(f.lines[0], "\"url\":\"/a\\\\xFF\\\\xC3(\""));
 }
 
+/* A string field full of control bytes, each written as \u0001 (6 chars). */
+static void fill_ctl(char *s, size_t cap)
+{
+    memset(s, 0x01, cap - 1);
+    s[cap - 1] = '\0';
+}
+#define FILL(x) fill_ctl((x), sizeof(x))
+
+/* Every string of an event at its cap, all of it escaped. */
+static void event_worst(ps_event *e)
+{
+    FILL(e->method);
+    FILL(e->url);
+    FILL(e->host);
+    FILL(e->user_agent);
+    FILL(e->api_version);
+    FILL(e->server_api_version);
+    FILL(e->server);
+    FILL(e->client_tool);
+    FILL(e->client_version);
+    FILL(e->client_program);
+    FILL(e->auth_scheme);
+    FILL(e->auth_fp);
+    FILL(e->registry_fp);
+    FILL(e->k8s_namespace);
+    FILL(e->pod);
+    FILL(e->container);
+    FILL(e->resource);
+    FILL(e->subresource);
+    FILL(e->verb);
+    FILL(e->object_name);
+    FILL(e->command);
+    FILL(e->image);
+    FILL(e->escape);
+    FILL(e->etcd_key);
+    FILL(e->etcd_range_end);
+    e->n_env_secrets = PS_EV_ENV_SECRETS;
+    for (int i = 0; i < PS_EV_ENV_SECRETS; i++) {
+        FILL(e->env_secrets[i].name);
+        FILL(e->env_secrets[i].fp);
+    }
+    FILL(e->tls.sni);
+    FILL(e->tls.alpn);
+    FILL(e->tls.ja3);
+    FILL(e->tls.ja4);
+    e->flags = 0xff;
+    e->allowed = 1;
+    e->status = 200;
+    e->http_anomalies = 0xffffffffu;
+}
+
+/* The longest records ps_record_format() can make, for each kind of API
+ * object: longer than the old 16 KiB line buffer, within PS_RECORD_MAX. */
+static void test_record_bound(void)
+{
+    static const ps_rule rules[] = {
+        {"docker.exec.start", "docker", "/exec/{id}/start", {&ps_t1609, NULL}, PS_SEV_HIGH},
+        {"kubelet.pods", "kubelet", "/pods", {&ps_t1613, NULL}, PS_SEV_MEDIUM},
+        {"kubeapi.secrets", "kubeapi", "/api/v1/secrets", {&ps_t1552_007, &ps_t1613, NULL}, 3},
+        {"etcd.range", "etcd", "/v3/kv/range", {&ps_t1613, &ps_t1552_007, NULL}, PS_SEV_HIGH},
+        {"tls.container_port", "tls", "tls", {&ps_t1613, NULL}, PS_SEV_LOW},
+    };
+    static ps_config cfg;
+    ps_config_default(&cfg);
+    FILL(cfg.sensor_name);
+    size_t asz = sizeof(ps_aggregate) + (size_t)PS_AGG_MAX_URLS * PS_AGG_URL_MAX;
+    ps_aggregate *a = calloc(1, asz);
+    char *buf = malloc(PS_RECORD_MAX);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+    char id[37];
+    fill_ctl(id, sizeof(id));
+    size_t longest = 0;
+    for (size_t k = 0; k < PS_ARRAY_LEN(rules); k++) {
+        memset(a, 0, asz);
+        FILL(a->aggregate_id);
+        FILL(a->campaign.id);
+        a->campaign.stages = 0xffff;
+        a->rule = &rules[k];
+        a->src.family = a->dst.family = 6;
+        memset(a->src.bytes, 0xfe, 16);
+        memset(a->dst.bytes, 0xfd, 16);
+        a->sport = a->dport = 65535;
+        a->proto = 6;
+        a->seq = UINT32_MAX;
+        a->count = UINT64_MAX;
+        for (int o = 0; o < PS_OUTCOME_MAX; o++)
+            a->outcomes[o] = UINT64_MAX;
+        a->objects = INT64_MIN;
+        a->http_anomalies = 0xffffffffu;
+        a->new_client = 1;
+        a->urls_overflow = true;
+        a->nurls = PS_AGG_MAX_URLS;
+        for (uint32_t i = 0; i < a->nurls; i++)
+            fill_ctl(a->urls + (size_t)i * PS_AGG_URL_MAX, PS_AGG_URL_MAX);
+        event_worst(&a->last);
+        a->last.kind = strcmp(rules[k].app, "tls") == 0 ? PS_EV_TLS : PS_EV_API_CALL;
+        a->last.rule = a->rule;
+        int n = ps_record_format(a, &cfg, PS_PHASE_UPDATE, UINT64_MAX / 2, id, buf, PS_RECORD_MAX);
+        CU_ASSERT_FATAL(n > 0);
+        CU_ASSERT((size_t)n < PS_RECORD_MAX);
+        CU_ASSERT((size_t)n > 16384);
+        CU_ASSERT(jc_utf8_valid((const uint8_t *)buf, (size_t)n));
+        CU_ASSERT(jc_valid(buf, (size_t)n));
+        if ((size_t)n > longest)
+            longest = (size_t)n;
+        /* One byte short of the record: an error, never a cut record. */
+        CU_ASSERT_EQUAL(
+            ps_record_format(a, &cfg, PS_PHASE_UPDATE, UINT64_MAX / 2, id, buf, (size_t)n),
+            PS_ERR_CAP);
+    }
+    CU_ASSERT(longest > 6 * PS_AGG_MAX_URLS * (PS_AGG_URL_MAX - 1)); /* the URLs alone */
+    free(buf);
+    free(a);
+}
+
+/* Reads the whole output file: records longer than the fixture's lines. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    char *b = malloc(4 * PS_RECORD_MAX);
+    *len = b ? fread(b, 1, 4 * PS_RECORD_MAX - 1, fp) : 0;
+    fclose(fp);
+    if (b)
+        b[*len] = '\0';
+    return b;
+}
+
+/* Robustness case invalid-utf8-long, and the worst a client can make: 64
+ * calls with 1 KiB URLs that escape 6-fold. Both records are written; none
+ * is lost or cut. */
+static void test_long_records(void)
+{
+    fixture f;
+    fx_open(&f, 64, PS_AGG_MAX_URLS);
+    for (int i = 0; i < PS_AGG_MAX_URLS; i++) {
+        ps_event e = ev_make(&rule_a, 1, SEC(5), PS_OUTCOME_SUCCEEDED, "");
+        FILL(e.url);
+        FILL(e.user_agent);
+        FILL(e.host);
+        e.url[0] = (char)(0x80 + i); /* distinct URLs; a byte that is not UTF-8 */
+        ps_correlator_submit(f.c, &e);
+    }
+    ps_correlator_flush(f.c, SEC(6));
+    CU_ASSERT_EQUAL(ps_correlator_stats_get(f.c)->records, 2);
+    CU_ASSERT_EQUAL(ps_correlator_stats_get(f.c)->format_errors, 0);
+    ps_correlator_free(f.c, SEC(6));
+    f.c = NULL;
+    ps_output_flush(f.out);
+    size_t len = 0;
+    char *b = slurp(f.path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    int lines = 0;
+    size_t longest = 0;
+    for (char *p = b, *nl; (nl = memchr(p, '\n', len - (size_t)(p - b))) != NULL; p = nl + 1) {
+        CU_ASSERT(jc_valid(p, (size_t)(nl - p)));
+        if ((size_t)(nl - p) > longest)
+            longest = (size_t)(nl - p);
+        lines++;
+    }
+    CU_ASSERT_EQUAL(lines, 2);         /* first and final */
+    CU_ASSERT(longest > 64 * 255 * 5); /* 64 URLs of 255 bytes, each byte 5+ chars */
+    CU_ASSERT(jc_utf8_valid((const uint8_t *)b, len));
+    free(b);
+    ps_output_free(f.out);
+    unlink(f.path);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -257,6 +428,8 @@ int main(void)
     CU_add_test(s, "aggregate cap N and N+1", test_aggregate_cap);
     CU_add_test(s, "url cap N and N+1", test_url_cap);
     CU_add_test(s, "invalid UTF-8", test_invalid_utf8);
+    CU_add_test(s, "longest records within PS_RECORD_MAX", test_record_bound);
+    CU_add_test(s, "records over 16 KiB are written", test_long_records);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     int fails = (int)CU_get_number_of_failures();

@@ -358,6 +358,7 @@ static void test_stats(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"name\":\"eth2\",\"up\":false"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"over_mtu\":3"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"docker.version\":"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"aggregates_evicted\":0,\"format_errors\":0,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"flows\":{\"active\":"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"memory\":{\"in_use_bytes\":"));
     CU_ASSERT_PTR_NULL(strstr(buf, "\"redis\"")); /* no Redis sink */
