@@ -43,6 +43,13 @@ static inline uint64_t ps_mix2(const ps_mix_key *key, uint64_t a, uint64_t b)
     return ps_mum(h ^ key->k[2], (a + b) ^ key->k[3]);
 }
 
+/* Keyed hash of three words, the third a small tag or length: two
+ * multiplies, as ps_mix2(). */
+static inline uint64_t ps_mix3(const ps_mix_key *key, uint64_t a, uint64_t b, uint64_t c)
+{
+    return ps_mum(ps_mum(a ^ key->k[0], b ^ key->k[1]) ^ key->k[2], c ^ key->k[3]);
+}
+
 /* Keyed hash of n (>= 1) words. */
 static inline uint64_t ps_mixn(const ps_mix_key *key, const uint64_t *w, unsigned n)
 {

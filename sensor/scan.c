@@ -19,6 +19,10 @@
 #define EVICT_LOOK 8 /* LRU entries examined for an unreported victim */
 #define MICRO      1000000ULL
 #define HCACHE     64 /* recent source-key hashes (power of two) */
+/* A source moves to the head of the LRU lists at most this often: a
+ * sweep's scanner then costs no list surgery per probe, and eviction and
+ * idle expiry are late by at most this much. */
+#define LRU_SLACK_US 100000ULL
 
 /* Distinct targets that carried one fingerprint (first few only). */
 typedef struct fp_ev {
@@ -62,6 +66,7 @@ typedef struct src {
     uint64_t targets_base; /* counted in sketches taken away */
     uint64_t probes;
     ps_time_us first_seen, last_seen, win_start, last_report;
+    ps_time_us lru_at, sk_at; /* last moves to the heads of the LRU lists */
     ps_addr dst;
     uint16_t dport, sport;
     uint16_t ports[PS_SCAN_REPORT_PORTS];
@@ -110,6 +115,7 @@ struct ps_scan {
     struct {
         ps_addr a;
         uint32_t h;
+        uint32_t idx; /* the source's index when it was last found, or NIL */
     } hcache[HCACHE];
 };
 
@@ -223,10 +229,9 @@ static uint64_t fmix64(uint64_t h)
 /* Keyed hash of an address; `tag` separates the uses. */
 static uint64_t addr_hash(const ps_scan *s, const ps_addr *a, uint64_t tag)
 {
-    uint64_t w[3];
-    memcpy(&w[0], a->bytes, 16);
-    w[2] = (uint64_t)a->family | tag << 8;
-    return ps_mixn(&s->key, w, 3);
+    uint64_t w[2];
+    memcpy(w, a->bytes, 16);
+    return ps_mix3(&s->key, w[0], w[1], (uint64_t)a->family | tag << 8);
 }
 
 /* A target is (host, port): derived from the host's keyed hash, so one
@@ -236,18 +241,21 @@ static uint32_t target_of(uint64_t hhost, uint16_t port)
     return (uint32_t)fmix64(hhost + ((uint64_t)port + 1) * 0x9e3779b97f4a7c15ULL);
 }
 
-/* (uint32_t)addr_hash(s, a, 0), the source table's key, through the cache. */
-static uint32_t src_key(ps_scan *s, const ps_addr *a)
+/* (uint32_t)addr_hash(s, a, 0), the source table's key, through the cache;
+ * *slot_out is the cache entry, whose idx may name the source. */
+static uint32_t src_key(ps_scan *s, const ps_addr *a, uint32_t *slot_out)
 {
     uint32_t x[4];
     memcpy(x, a->bytes, 16);
     uint32_t slot = ((x[0] ^ x[1] ^ x[2] ^ x[3]) * 0x9e3779b1u) >> 26;
     _Static_assert(HCACHE == 64, "slot is the top 6 bits");
+    *slot_out = slot;
     if (s->hcache[slot].a.family == a->family && memcmp(s->hcache[slot].a.bytes, a->bytes, 16) == 0)
         return s->hcache[slot].h;
     uint32_t h = (uint32_t)addr_hash(s, a, 0);
     s->hcache[slot].a = *a;
     s->hcache[slot].h = h;
+    s->hcache[slot].idx = NIL;
     return h;
 }
 
@@ -682,6 +690,21 @@ static uint32_t src_find(ps_scan *s, const ps_addr *a, uint32_t h)
     return NIL;
 }
 
+/* The source with address a, or NIL; *h_out is its table key and *slot_out
+ * its key-cache entry. The cache remembers where the source was, so a
+ * sweep's probes skip the bucket walk. */
+static uint32_t src_lookup(ps_scan *s, const ps_addr *a, uint32_t *h_out, uint32_t *slot_out)
+{
+    uint32_t h = src_key(s, a, slot_out);
+    *h_out = h;
+    uint32_t i = s->hcache[*slot_out].idx;
+    if (i != NIL && s->srcs[i].used && s->srcs[i].hash == h && addr_eq(&s->srcs[i].addr, a))
+        return i;
+    i = src_find(s, a, h);
+    s->hcache[*slot_out].idx = i;
+    return i;
+}
+
 /* Drops source i (final record first if it was reported). */
 static void src_drop(ps_scan *s, uint32_t i, int end, ps_time_us now)
 {
@@ -738,7 +761,7 @@ static uint32_t src_new(ps_scan *s, const ps_addr *a, uint32_t h, ps_time_us now
     e->addr = *a;
     e->hash = h;
     e->sketch = e->sk_older = e->sk_newer = NIL;
-    e->first_seen = e->last_seen = e->win_start = now;
+    e->first_seen = e->last_seen = e->win_start = e->lru_at = e->sk_at = now;
     e->hnext = s->buckets[h & s->bmask];
     s->buckets[h & s->bmask] = i;
     lru_push_head(s, i);
@@ -752,9 +775,10 @@ static void src_touch(ps_scan *s, uint32_t i, ps_time_us now)
     src *e = &s->srcs[i];
     if (now > e->last_seen)
         e->last_seen = now;
-    if (s->lru_head != i) {
+    if (s->lru_head != i && now - e->lru_at >= LRU_SLACK_US) {
         lru_unlink(s, i);
         lru_push_head(s, i);
+        e->lru_at = now;
     }
 }
 
@@ -763,9 +787,11 @@ static void src_touch(ps_scan *s, uint32_t i, ps_time_us now)
 /* Adds target t to a fingerprint's distinct targets; true once k differ. */
 static bool fp_add(fp_ev *f, uint32_t t, uint32_t k)
 {
+    if (f->ntg >= k)
+        return true; /* enough: later targets change nothing */
     for (uint8_t j = 0; j < f->ntg; j++)
         if (f->tg[j] == t)
-            return f->ntg >= k;
+            return false;
     if (f->ntg < PS_SCAN_FP_K_MAX)
         f->tg[f->ntg++] = t;
     return f->ntg >= k;
@@ -921,9 +947,10 @@ static void count_target(ps_scan *s, uint32_t i, uint32_t t)
     }
     if (e->sketch == NIL)
         sk_acquire(s, i);
-    else if (s->sk_head != e->sketch) {
+    else if (s->sk_head != e->sketch && s->now - e->sk_at >= LRU_SLACK_US) {
         sk_unlink(s, e->sketch);
         sk_push_head(s, e->sketch);
+        e->sk_at = s->now;
     }
     ps_hll_add(sk_regs(s, e->sketch), s->cfg.hll_bits, hll_input(s, t));
 }
@@ -1125,7 +1152,8 @@ void ps_scan_observe(ps_scan *s, const ps_probe *p)
     if ((p->flags & (PS_TCP_SYN | PS_TCP_ACK)) == (PS_TCP_SYN | PS_TCP_ACK) ||
         ((p->flags & PS_TCP_RST) && !(p->flags & PS_TCP_SYN) && p->window != 1200 &&
          p->window != 600)) {
-        uint32_t i = src_find(s, &p->dst, src_key(s, &p->dst));
+        uint32_t h, slot;
+        uint32_t i = src_lookup(s, &p->dst, &h, &slot);
         if (i == NIL) {
             s->st.ignored++;
             return;
@@ -1143,8 +1171,8 @@ void ps_scan_observe(ps_scan *s, const ps_probe *p)
         s->st.ignored++;
         return;
     }
-    uint32_t h = src_key(s, &p->src);
-    uint32_t i = src_find(s, &p->src, h);
+    uint32_t h, slot;
+    uint32_t i = src_lookup(s, &p->src, &h, &slot);
     if (i == NIL) {
         bool worth =
             mc || s->slot_of[p->dport] != NO_SLOT ||
@@ -1154,6 +1182,7 @@ void ps_scan_observe(ps_scan *s, const ps_probe *p)
             return;
         }
         i = src_new(s, &p->src, h, now);
+        s->hcache[slot].idx = i;
     }
     src_touch(s, i, now);
     uint64_t hdst = addr_hash(s, &p->dst, 1);
