@@ -10,83 +10,81 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* SHA-1, MD5 and SHA-256 go through the low-level interfaces, deprecated in
+ * OpenSSL 3.0 but kept: they hash on a stack context and allocate nothing,
+ * while 3.0's EVP_DigestInit_ex2 re-creates the provider's context on every
+ * call (1 to 3 allocations a digest, 13 an HMAC), and a Community ID is
+ * hashed for every record written, JA3/JA4 for every TLS flow. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/md5.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "crypto.h"
 #include "tls.h"
 
-/* One fetched SHA-1 and one context per thread, reused: EVP_Digest() looks
- * the algorithm up and allocates a context on every call, and a Community ID
- * is hashed for every record written. Freed at thread exit via the key. */
-static pthread_key_t sha1_key;
-static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha1_md;
-static _Thread_local EVP_MD_CTX *sha1_ctx;
-
-static void sha1_ctx_free(void *p)
-{
-    EVP_MD_CTX_free(p);
-}
-
-static void sha1_init_once(void)
-{
-    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
-    pthread_key_create(&sha1_key, sha1_ctx_free);
-}
-
 int ps_sha1(const uint8_t *data, size_t len, uint8_t out[20])
 {
-    unsigned int outlen = 0;
-
-    pthread_once(&sha1_once, sha1_init_once);
-    if (!sha1_md)
-        return PS_ERR_STATE;
-    if (!sha1_ctx) {
-        sha1_ctx = EVP_MD_CTX_new();
-        if (!sha1_ctx)
-            return PS_ERR_STATE;
-        pthread_setspecific(sha1_key, sha1_ctx);
-    }
-    if (EVP_DigestInit_ex2(sha1_ctx, sha1_md, NULL) != 1 ||
-        EVP_DigestUpdate(sha1_ctx, data, len) != 1 ||
-        EVP_DigestFinal_ex(sha1_ctx, out, &outlen) != 1 || outlen != 20)
+    SHA_CTX c;
+    if (SHA1_Init(&c) != 1 || SHA1_Update(&c, data, len) != 1 || SHA1_Final(out, &c) != 1)
         return PS_ERR_STATE;
     return PS_OK;
 }
 
 int ps_md5(const uint8_t *data, size_t len, uint8_t out[16])
 {
-    unsigned int outlen = 0;
-
-    if (EVP_Digest(data, len, out, &outlen, EVP_md5(), NULL) != 1 || outlen != 16)
+    MD5_CTX c;
+    if (MD5_Init(&c) != 1 || MD5_Update(&c, data, len) != 1 || MD5_Final(out, &c) != 1)
         return PS_ERR_STATE;
     return PS_OK;
 }
 
 int ps_sha256(const uint8_t *data, size_t len, uint8_t out[32])
 {
-    unsigned int outlen = 0;
-
-    if (EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL) != 1 || outlen != 32)
+    SHA256_CTX c;
+    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, data, len) != 1 || SHA256_Final(out, &c) != 1)
         return PS_ERR_STATE;
     return PS_OK;
 }
 
+/* HMAC (RFC 2104) over SHA-256 on stack contexts, for the same reason:
+ * HMAC() allocates a MAC context on every call, and a fingerprint is taken
+ * for every call that carries a credential. */
 int ps_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t len,
                    uint8_t out[32])
 {
-    unsigned int outlen = 0;
+    uint8_t k[SHA256_CBLOCK], pad[SHA256_CBLOCK], inner[32];
+    SHA256_CTX c;
+    int rc = PS_ERR_STATE;
 
-    if (keylen > (size_t)INT32_MAX)
-        return PS_ERR_STATE;
-    if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &outlen) == NULL || outlen != 32)
-        return PS_ERR_STATE;
-    return PS_OK;
+    memset(k, 0, sizeof(k));
+    if (keylen > sizeof(k)) {
+        if (ps_sha256(key, keylen, k) != PS_OK)
+            goto done;
+    } else if (keylen > 0) {
+        memcpy(k, key, keylen);
+    }
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x36;
+    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, pad, sizeof(pad)) != 1 ||
+        SHA256_Update(&c, data, len) != 1 || SHA256_Final(inner, &c) != 1)
+        goto done;
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x5c;
+    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, pad, sizeof(pad)) != 1 ||
+        SHA256_Update(&c, inner, sizeof(inner)) != 1 || SHA256_Final(out, &c) != 1)
+        goto done;
+    rc = PS_OK;
+done:
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(inner, sizeof(inner));
+    OPENSSL_cleanse(&c, sizeof(c));
+    return rc;
 }
 
 int ps_random_bytes(uint8_t *out, size_t len)

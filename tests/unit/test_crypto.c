@@ -1,4 +1,4 @@
-/* test_crypto.c - SHA-1, HMAC-SHA-256, random bytes, Community ID and UUIDv4. */
+/* test_crypto.c - SHA-1, MD5, SHA-256, HMAC-SHA-256, random bytes, Community ID and UUIDv4. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +59,46 @@ static void test_hmac(void)
                     PS_OK);
     hex(d, 32, h);
     CU_ASSERT_STRING_EQUAL(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+
+    /* RFC 4231 test case 6: a key longer than the block is hashed first. */
+    uint8_t big[131];
+    memset(big, 0xaa, sizeof(big));
+    const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    CU_ASSERT_EQUAL(ps_hmac_sha256(big, sizeof(big), (const uint8_t *)m6, strlen(m6), d), PS_OK);
+    hex(d, 32, h);
+    CU_ASSERT_STRING_EQUAL(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    /* A key of exactly one block (64 bytes) is used as is; an empty key is
+     * all zeros (values from Python's hmac module). */
+    uint8_t k64[64];
+    for (size_t i = 0; i < sizeof(k64); i++)
+        k64[i] = (uint8_t)i;
+    CU_ASSERT_EQUAL(ps_hmac_sha256(k64, sizeof(k64), (const uint8_t *)"abc", 3, d), PS_OK);
+    hex(d, 32, h);
+    CU_ASSERT_STRING_EQUAL(h, "6ab541b4869dca71c4ca11d8bb1b02533b789a557583161429292c7404bc21f6");
+    CU_ASSERT_EQUAL(ps_hmac_sha256(k64, 0, (const uint8_t *)"abc", 3, d), PS_OK);
+    hex(d, 32, h);
+    CU_ASSERT_STRING_EQUAL(h, "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351");
+}
+
+/* JA3 (MD5) and JA4 (SHA-256) digests: FIPS 180 and RFC 1321 examples. */
+static void test_md5_sha256(void)
+{
+    uint8_t d[32];
+    char h[65];
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+
+    CU_ASSERT_EQUAL(ps_md5((const uint8_t *)"abc", 3, d), PS_OK);
+    hex(d, 16, h);
+    CU_ASSERT_STRING_EQUAL(h, "900150983cd24fb0d6963f7d28e17f72");
+    CU_ASSERT_EQUAL(ps_md5((const uint8_t *)"", 0, d), PS_OK);
+    hex(d, 16, h);
+    CU_ASSERT_STRING_EQUAL(h, "d41d8cd98f00b204e9800998ecf8427e");
+    CU_ASSERT_EQUAL(ps_sha256((const uint8_t *)"abc", 3, d), PS_OK);
+    hex(d, 32, h);
+    CU_ASSERT_STRING_EQUAL(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CU_ASSERT_EQUAL(ps_sha256((const uint8_t *)two, strlen(two), d), PS_OK);
+    hex(d, 32, h);
+    CU_ASSERT_STRING_EQUAL(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void test_random(void)
@@ -272,6 +312,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("crypto", NULL, NULL);
     CU_add_test(s, "sha1", test_sha1);
     CU_add_test(s, "hmac-sha256", test_hmac);
+    CU_add_test(s, "md5 and sha256", test_md5_sha256);
     CU_add_test(s, "random bytes", test_random);
     CU_add_test(s, "community id vectors", test_community_id_vectors);
     CU_add_test(s, "community id icmp", test_community_id_icmp);
