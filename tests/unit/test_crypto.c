@@ -30,75 +30,67 @@ static ps_addr addr(const char *text)
     return a;
 }
 
+/* fn(msg) is PS_OK with the n-byte digest `want` (hex). */
+static void expect_digest(int (*fn)(const uint8_t *, size_t, uint8_t *), size_t n, const char *msg,
+                          const char *want)
+{
+    uint8_t d[32];
+    char h[65];
+    CU_ASSERT_EQUAL_FATAL(fn((const uint8_t *)msg, strlen(msg), d), PS_OK);
+    hex(d, n, h);
+    CU_ASSERT_STRING_EQUAL(h, want);
+}
+
+static void expect_hmac(const uint8_t *key, size_t keylen, const char *msg, const char *want)
+{
+    uint8_t d[32];
+    char h[65];
+    CU_ASSERT_EQUAL_FATAL(ps_hmac_sha256(key, keylen, (const uint8_t *)msg, strlen(msg), d), PS_OK);
+    hex(d, 32, h);
+    CU_ASSERT_STRING_EQUAL(h, want);
+}
+
 static void test_sha1(void)
 {
-    uint8_t d[20];
-    char h[41];
-
     /* FIPS 180 examples */
-    CU_ASSERT_EQUAL(ps_sha1((const uint8_t *)"abc", 3, d), PS_OK);
-    hex(d, 20, h);
-    CU_ASSERT_STRING_EQUAL(h, "a9993e364706816aba3e25717850c26c9cd0d89d");
-    CU_ASSERT_EQUAL(ps_sha1((const uint8_t *)"", 0, d), PS_OK);
-    hex(d, 20, h);
-    CU_ASSERT_STRING_EQUAL(h, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    expect_digest(ps_sha1, 20, "abc", "a9993e364706816aba3e25717850c26c9cd0d89d");
+    expect_digest(ps_sha1, 20, "", "da39a3ee5e6b4b0d3255bfef95601890afd80709");
 }
 
 static void test_hmac(void)
 {
-    uint8_t key[20], d[32];
-    char h[65];
+    uint8_t key[20];
 
     /* RFC 4231 test cases 1 and 2 */
     memset(key, 0x0b, sizeof(key));
-    CU_ASSERT_EQUAL(ps_hmac_sha256(key, 20, (const uint8_t *)"Hi There", 8, d), PS_OK);
-    hex(d, 32, h);
-    CU_ASSERT_STRING_EQUAL(h, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-    CU_ASSERT_EQUAL(ps_hmac_sha256((const uint8_t *)"Jefe", 4,
-                                   (const uint8_t *)"what do ya want for nothing?", 28, d),
-                    PS_OK);
-    hex(d, 32, h);
-    CU_ASSERT_STRING_EQUAL(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-
+    expect_hmac(key, 20, "Hi There",
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    expect_hmac((const uint8_t *)"Jefe", 4, "what do ya want for nothing?",
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     /* RFC 4231 test case 6: a key longer than the block is hashed first. */
     uint8_t big[131];
     memset(big, 0xaa, sizeof(big));
-    const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
-    CU_ASSERT_EQUAL(ps_hmac_sha256(big, sizeof(big), (const uint8_t *)m6, strlen(m6), d), PS_OK);
-    hex(d, 32, h);
-    CU_ASSERT_STRING_EQUAL(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    expect_hmac(big, sizeof(big), "Test Using Larger Than Block-Size Key - Hash Key First",
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
     /* A key of exactly one block (64 bytes) is used as is; an empty key is
      * all zeros (values from Python's hmac module). */
     uint8_t k64[64];
     for (size_t i = 0; i < sizeof(k64); i++)
         k64[i] = (uint8_t)i;
-    CU_ASSERT_EQUAL(ps_hmac_sha256(k64, sizeof(k64), (const uint8_t *)"abc", 3, d), PS_OK);
-    hex(d, 32, h);
-    CU_ASSERT_STRING_EQUAL(h, "6ab541b4869dca71c4ca11d8bb1b02533b789a557583161429292c7404bc21f6");
-    CU_ASSERT_EQUAL(ps_hmac_sha256(k64, 0, (const uint8_t *)"abc", 3, d), PS_OK);
-    hex(d, 32, h);
-    CU_ASSERT_STRING_EQUAL(h, "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351");
+    expect_hmac(k64, sizeof(k64), "abc",
+                "6ab541b4869dca71c4ca11d8bb1b02533b789a557583161429292c7404bc21f6");
+    expect_hmac(k64, 0, "abc", "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351");
 }
 
 /* JA3 (MD5) and JA4 (SHA-256) digests: FIPS 180 and RFC 1321 examples. */
 static void test_md5_sha256(void)
 {
-    uint8_t d[32];
-    char h[65];
-    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-
-    CU_ASSERT_EQUAL(ps_md5((const uint8_t *)"abc", 3, d), PS_OK);
-    hex(d, 16, h);
-    CU_ASSERT_STRING_EQUAL(h, "900150983cd24fb0d6963f7d28e17f72");
-    CU_ASSERT_EQUAL(ps_md5((const uint8_t *)"", 0, d), PS_OK);
-    hex(d, 16, h);
-    CU_ASSERT_STRING_EQUAL(h, "d41d8cd98f00b204e9800998ecf8427e");
-    CU_ASSERT_EQUAL(ps_sha256((const uint8_t *)"abc", 3, d), PS_OK);
-    hex(d, 32, h);
-    CU_ASSERT_STRING_EQUAL(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CU_ASSERT_EQUAL(ps_sha256((const uint8_t *)two, strlen(two), d), PS_OK);
-    hex(d, 32, h);
-    CU_ASSERT_STRING_EQUAL(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    expect_digest(ps_md5, 16, "abc", "900150983cd24fb0d6963f7d28e17f72");
+    expect_digest(ps_md5, 16, "", "d41d8cd98f00b204e9800998ecf8427e");
+    expect_digest(ps_sha256, 32, "abc",
+                  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect_digest(ps_sha256, 32, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void test_random(void)
