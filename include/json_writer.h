@@ -37,6 +37,29 @@ void ps_jw_i64(ps_jw *w, const char *key, int64_t v);
 void ps_jw_bool(ps_jw *w, const char *key, bool v);
 void ps_jw_null(ps_jw *w, const char *key);
 
+/* A member name fixed at compile time. PS_JW_KEY("name") holds it quoted,
+ * with its separator and colon (,"name":), so writing it is one copy with
+ * no escaping. `name` must be a string literal of printable ASCII other than
+ * '"' and '\\' (checked by assert). Each ps_jw_k* call writes exactly what
+ * its ps_jw_* counterpart writes for the same name. */
+typedef struct ps_jw_key {
+    const char *text;
+    size_t len;
+} ps_jw_key;
+
+#define PS_JW_KEY(name) ((ps_jw_key){",\"" name "\":", sizeof(",\"" name "\":") - 1})
+
+void ps_jw_kobj_begin(ps_jw *w, ps_jw_key k);
+void ps_jw_karr_begin(ps_jw *w, ps_jw_key k);
+void ps_jw_kstr(ps_jw *w, ps_jw_key k, const char *s);
+void ps_jw_kstrn(ps_jw *w, ps_jw_key k, const uint8_t *s, size_t n);
+void ps_jw_ku64(ps_jw *w, ps_jw_key k, uint64_t v);
+void ps_jw_ki64(ps_jw *w, ps_jw_key k, int64_t v);
+void ps_jw_kbool(ps_jw *w, ps_jw_key k, bool v);
+
+/* Writes packet time `t` as a string, in ps_format_time()'s text. */
+void ps_jw_ktime(ps_jw *w, ps_jw_key k, ps_time_us t);
+
 /* NUL-terminates the text; returns its length, or PS_ERR_CAP if the buffer
  * was too small or the nesting unbalanced. */
 int ps_jw_finish(ps_jw *w);

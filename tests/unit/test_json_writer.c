@@ -1,4 +1,5 @@
 /* test_json_writer.c - JSON writer: escaping, UTF-8 repair, caps, nesting, time format. */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -485,6 +486,173 @@ static void test_python_parses(void)
     CU_ASSERT_EQUAL(rc, 0);
 }
 
+/* The writer's exact text for s[0..n), built independently with the
+ * checker's UTF-8 decoder: plain ASCII verbatim, the short escapes, \u00XX
+ * for other controls and DEL, valid UTF-8 verbatim, \\xNN for the rest. */
+static size_t ref_encode(const uint8_t *s, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+
+    out[o++] = '"';
+    while (i < n) {
+        size_t l = jc_utf8_len(s + i, n - i);
+        uint8_t c = s[i];
+        if (l > 1) {
+            memcpy(out + o, s + i, l);
+            o += l;
+            i += l;
+            continue;
+        }
+        i++;
+        if (l == 0)
+            o += (size_t)sprintf(out + o, "\\\\x%02X", c);
+        else if (c == '"' || c == '\\')
+            o += (size_t)sprintf(out + o, "\\%c", c);
+        else if (c == '\n')
+            o += (size_t)sprintf(out + o, "\\n");
+        else if (c == '\r')
+            o += (size_t)sprintf(out + o, "\\r");
+        else if (c == '\t')
+            o += (size_t)sprintf(out + o, "\\t");
+        else if (c == '\b')
+            o += (size_t)sprintf(out + o, "\\b");
+        else if (c == '\f')
+            o += (size_t)sprintf(out + o, "\\f");
+        else if (c < 0x20 || c == 0x7F)
+            o += (size_t)sprintf(out + o, "\\u%04x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+/* Random strings of 0..99 bytes at every alignment, mostly plain with a few
+ * bytes to escape or UTF-8 sequences (valid and broken) at any position, so
+ * the 16-, 8- and 4-byte steps of the fast path and their overlapping tails
+ * are all crossed: the exact text matches ref_encode(), and a buffer one
+ * byte short gives PS_ERR_CAP without writing past its end. */
+static void test_fast_path_exact(void)
+{
+    static const uint8_t odd[] = {'"',  '\\', '\n', 0x00, 0x01, 0x1F, 0x7F, 0x80,
+                                  0xBF, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F,
+                                  0x90, 0xB3, 0xED, 0xA0, 0xFF, ' ',  '~'};
+    uint8_t raw[128];
+    char out[1024], want[1024];
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+    unsigned fails = 0;
+
+    for (int iter = 0; iter < 200000 && fails < 5; iter++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = (size_t)(x % 100), off = (size_t)(x >> 8) % 16;
+        unsigned odds = (unsigned)(x >> 16) % 4; /* 0..3 odd bytes */
+        uint8_t *s = raw + off;
+        for (size_t i = 0; i < n; i++)
+            s[i] = (uint8_t)('0' + (x >> (i % 50)) % 75);
+        for (unsigned k = 0; k < odds && n > 0; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            s[x % n] = odd[(x >> 32) % sizeof(odd)];
+        }
+        size_t wl = ref_encode(s, n, want);
+        int len = write_str(out, sizeof(out), s, n);
+        if (len != (int)wl || strcmp(out, want) != 0) {
+            fails++;
+            printf("\nstring of %zu bytes: %s != %s\n", n, out, want);
+            continue;
+        }
+        memset(out, 'Z', sizeof(out));
+        if (write_str(out, wl + 1, s, n) != (int)wl || strcmp(out, want) != 0)
+            fails++;
+        memset(out, 'Z', sizeof(out));
+        if (write_str(out, wl, s, n) != PS_ERR_CAP || out[wl] != 'Z')
+            fails++;
+    }
+    CU_ASSERT_EQUAL(fails, 0);
+}
+
+/* Builds build_doc()'s document with compile-time member names. */
+static int build_doc_k(char *buf, size_t cap)
+{
+    ps_jw w;
+    ps_jw_init(&w, buf, cap);
+    ps_jw_obj_begin(&w, NULL);
+    ps_jw_kstr(&w, PS_JW_KEY("event"), "detection");
+    ps_jw_ku64(&w, PS_JW_KEY("count"), 42);
+    ps_jw_ki64(&w, PS_JW_KEY("delta"), -7);
+    ps_jw_kbool(&w, PS_JW_KEY("ok"), true);
+    ps_jw_kstr(&w, PS_JW_KEY("none"), NULL);
+    ps_jw_karr_begin(&w, PS_JW_KEY("urls"));
+    ps_jw_str(&w, NULL, "/containers/json");
+    ps_jw_strn(&w, NULL, (const uint8_t *)"\xFF\xC3\xA9", 3);
+    ps_jw_arr_end(&w);
+    ps_jw_kobj_begin(&w, PS_JW_KEY("k"));
+    ps_jw_kstrn(&w, PS_JW_KEY("a_rather_long_member_name"), (const uint8_t *)"x\"", 2);
+    ps_jw_kstrn(&w, PS_JW_KEY("b"), NULL, 3);
+    ps_jw_ktime(&w, PS_JW_KEY("t"), 1772460309123456ULL);
+    ps_jw_obj_end(&w);
+    ps_jw_obj_end(&w);
+    return ps_jw_finish(&w);
+}
+
+/* PS_JW_KEY members write what the same names write through ps_jw_*()
+ * (build_doc()'s text for the shared part), and respect the cap to the byte. */
+static void test_key_literals(void)
+{
+    static const char want[] =
+        "{\"event\":\"detection\",\"count\":42,\"delta\":-7,\"ok\":true,\"none\":null,"
+        "\"urls\":[\"/containers/json\",\"\\\\xFF\xC3\xA9\"],\"k\":{\"a_rather_long_member_name\":"
+        "\"x\\\"\",\"b\":\"\",\"t\":\"2026-03-02T14:05:09.123456Z\"}}";
+    char a[512];
+    ps_jw w;
+    int len = (int)sizeof(want) - 1;
+
+    CU_ASSERT_EQUAL(build_doc_k(a, sizeof(a)), len);
+    CU_ASSERT_STRING_EQUAL(a, want);
+    CU_ASSERT(jc_valid(a, (size_t)len));
+    for (size_t cap = 0; cap <= (size_t)len; cap++) {
+        memset(a, 'Z', sizeof(a));
+        CU_ASSERT_EQUAL(build_doc_k(a, cap), PS_ERR_CAP);
+        for (size_t i = cap; i < sizeof(a); i++)
+            CU_ASSERT_FATAL(a[i] == 'Z');
+    }
+    CU_ASSERT_EQUAL(build_doc_k(a, (size_t)len + 1), len);
+    CU_ASSERT_STRING_EQUAL(a, want);
+    /* a member name needs an open object: never at the top level twice */
+    ps_jw_init(&w, a, sizeof(a));
+    ps_jw_ku64(&w, PS_JW_KEY("x"), 1);
+    ps_jw_ku64(&w, PS_JW_KEY("y"), 2);
+    CU_ASSERT_EQUAL(ps_jw_finish(&w), PS_ERR_CAP);
+}
+
+/* IPv4 text agrees with inet_ntop(), including its empty result when the
+ * buffer is too short. */
+static void test_addr_text(void)
+{
+    char got[80], want[80];
+    ps_addr a = {.family = 4};
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    unsigned fails = 0;
+
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        for (int b = 0; b < 4; b++) {
+            unsigned v = (unsigned)(x >> (8 * b + (i % 3) * 16)) & 0xFF;
+            a.bytes[b] = (uint8_t)(i < 256 ? (unsigned)i : i % 7 == 0 ? v % 10 : v);
+        }
+        size_t lens[] = {64, 16, 8, 7, 1};
+        for (size_t k = 0; k < PS_ARRAY_LEN(lens); k++) {
+            memset(got, 'Z', sizeof(got));
+            memset(want, 0, sizeof(want));
+            inet_ntop(AF_INET, a.bytes, want, (socklen_t)lens[k]);
+            ps_addr_format(&a, got, lens[k]);
+            if (strcmp(got, want) != 0 || got[lens[k]] != 'Z')
+                fails++;
+        }
+    }
+    CU_ASSERT_EQUAL(fails, 0);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -500,6 +668,9 @@ int main(void)
     CU_add_test(s, "numbers", test_numbers);
     CU_add_test(s, "format time", test_format_time);
     CU_add_test(s, "python parses", test_python_parses);
+    CU_add_test(s, "fast path exact text", test_fast_path_exact);
+    CU_add_test(s, "key literals", test_key_literals);
+    CU_add_test(s, "address text", test_addr_text);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned fails = CU_get_number_of_failures();
