@@ -94,6 +94,9 @@ typedef struct ps_config {
     uint32_t baseline_learn_s;       /* learning period, 0 = no baseline (default) */
     char baseline_file[PS_PATH_MAX]; /* state file; "" = state_dir/baseline */
     uint32_t baseline_max_pairs;     /* default 65536 */
+    bool baseline_redis;             /* keep it in Redis too, with a Redis output; default true */
+    char baseline_redis_key[256];    /* the Redis set, default "portside:baseline" */
+    uint32_t baseline_redis_timeout_ms; /* start-up wait for it, default 5000 */
 
     /* [campaign] */
     uint32_t campaign_max_sources; /* attacking sources followed, default 65536 */

@@ -89,6 +89,11 @@ const ps_correlator_stats *ps_correlator_stats_get(const ps_correlator *c);
  * Settings it reads directly (windows, trust lists) need no call. */
 void ps_correlator_reload(ps_correlator *c);
 
+/* Loads and shares the learned baseline through the Redis output, when
+ * there is one (ps_baseline_redis_sync(); blocks up to
+ * baseline.redis_timeout_ms: call before capture starts). */
+int ps_correlator_share_baseline(ps_correlator *c, ps_time_us now);
+
 /* Scan detector of `c` (for stats). */
 const struct ps_scan *ps_correlator_scan(const ps_correlator *c);
 

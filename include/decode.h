@@ -111,6 +111,11 @@ typedef struct ps_decode_stats {
     uint64_t tunnels;       /* tunnel layers removed */
     bool checksum_disabled; /* auto mode gave up validating (offload) */
     uint64_t anomalies[PS_DA_MAX];
+    /* IP headers without a length (GRO / BIG TCP super-segments captured on
+     * the host), sized from the frame: IPv4 TCP with total length 0, IPv6
+     * with payload length 0 and no Jumbo option. */
+    uint64_t ipv4_len_zero_frame;
+    uint64_t ipv6_len_zero_frame;
 } ps_decode_stats;
 
 /* Checksum policy, as Suricata's checksum-validation: yes/no/auto. */

@@ -24,11 +24,28 @@ void ps_output_set_redis_config(ps_output *o, const ps_redis_config *rc);
 int ps_output_add(ps_output *o, const char *spec, char *err, size_t errlen);
 
 /* Replaces the file and stdout sinks by `specs` (SIGHUP: reopens files
- * moved away by log rotation, applies a changed output list). Every new
- * file is opened before any old one is closed, so on error (PS_ERR_IO,
- * PS_ERR_CAP, or PS_ERR_CONFIG when the Redis URI in specs differs from
- * the running one: that needs a restart) nothing changes and err says why. */
-int ps_output_reopen(ps_output *o, const char *const *specs, int n, char *err, size_t errlen);
+ * moved away by log rotation, applies a changed output list) and hands the
+ * Redis sink a changed URI or changed settings `rcfg` (NULL: the running
+ * ones; see ps_redis_sink_prepare() for what may change). Every new file
+ * is opened and new Redis settings checked before anything changes, so on
+ * error (PS_ERR_IO, PS_ERR_CAP, or PS_ERR_CONFIG: bad Redis settings, or a
+ * Redis output added or removed, which needs a restart) nothing changes
+ * and err says why. */
+int ps_output_reopen(ps_output *o, const char *const *specs, int n, const ps_redis_config *rcfg,
+                     char *err, size_t errlen);
+
+/* True when a Redis sink was added. */
+bool ps_output_has_redis(const ps_output *o);
+
+/* Queues a shared-state write for the Redis sink (SADD key value, or SET
+ * key value NX); best effort, never waits; nothing without a Redis sink. */
+void ps_output_state_write(ps_output *o, const char *key, const char *value, size_t len,
+                           bool nx_value);
+
+/* ps_redis_sink_sync_set() on the Redis sink (blocks up to the request's
+ * timeout: start-up only); PS_ERR_STATE without a Redis sink. */
+int ps_output_sync_set(ps_output *o, const ps_redis_set_sync *req, ps_redis_set_result *out,
+                       char *err, size_t errlen);
 
 /* Number of sinks added. */
 int ps_output_count(const ps_output *o);

@@ -65,6 +65,9 @@ typedef struct ps_redis_stats {
     uint64_t spool_corrupt;       /* damaged spool records skipped */
     uint64_t reconnects;          /* connections established after the first */
     uint64_t stats_sent, stats_dropped;
+    uint64_t state_sent;    /* shared-state writes (learned baseline) Redis confirmed */
+    uint64_t state_dropped; /* ... lost: queue full, or Redis down (never spooled) */
+    uint64_t reconfigures;  /* settings changes taken by the publisher (SIGHUP) */
     bool connected;
 } ps_redis_stats;
 
@@ -83,6 +86,66 @@ void ps_redis_sink_write(ps_redis_sink *s, const char *rec, size_t len);
 
 /* Queues a stats record for the stats stream; best effort, never spooled. */
 void ps_redis_sink_publish_stats(ps_redis_sink *s, const char *json, size_t len);
+
+/* Queues SADD key member, or SET key value NX when `nx_value` is true
+ * (shared state such as the learned baseline). Never blocks; best effort:
+ * dropped and counted (state_dropped) when the queue is full or Redis is
+ * down, never spooled. Same producer thread as ps_redis_sink_write(). */
+void ps_redis_sink_state_write(ps_redis_sink *s, const char *key, const char *value, size_t len,
+                               bool nx_value);
+
+/* A start-up exchange with a set several processes share: add members, set
+ * a marker once, read everything back. */
+typedef struct ps_redis_set_sync {
+    const char *key; /* the set */
+    const char *add; /* members to SADD first, each ending in '\n'; NULL = none */
+    size_t add_len;
+    const char *mark_key;   /* a string key read back with GET */
+    const char *mark_value; /* non-NULL: SET mark_key mark_value NX first */
+    uint32_t max_members;   /* read at most this many members */
+    uint32_t timeout_ms;    /* longest wait */
+} ps_redis_set_sync;
+
+typedef struct ps_redis_set_result {
+    char *members;  /* malloc'd; each member ends in '\n' (caller frees) */
+    size_t len;     /* bytes in members */
+    uint32_t count; /* members read (SSCAN may repeat one) */
+    bool truncated; /* the set has more than max_members */
+    bool have_mark; /* mark_key exists; its value in mark */
+    char mark[PS_REDIS_NAME_MAX];
+} ps_redis_set_result;
+
+/* Runs `req` on the publisher's connection (after the connection's AUTH
+ * and SELECT, before records it has not sent yet) and waits for it: the
+ * caller blocks, so call it before capture starts. Ends early when a
+ * connection attempt fails. PS_OK with *out filled (free out->members), or
+ * PS_ERR_IO (unreachable, timeout, or an error answer such as WRONGTYPE:
+ * message in err; *out empty). */
+int ps_redis_sink_sync_set(ps_redis_sink *s, const ps_redis_set_sync *req, ps_redis_set_result *out,
+                           char *err, size_t errlen);
+
+/* Settings checked and ready to hand to a running sink (SIGHUP). */
+typedef struct ps_redis_update ps_redis_update;
+
+/* Checks new settings for a running sink: the URI and the keys that may
+ * change while running (channel, streams, trimming, publish/xadd, password,
+ * TLS files, hostname check, timeouts, flush timeout). Queue and spool
+ * settings are not looked at: they need a restart. Returns PS_OK with
+ * *out = NULL when nothing differs, PS_OK with an update to pass to
+ * ps_redis_sink_commit() (or free), or PS_ERR_CONFIG with a message in err
+ * (bad URI, CA file unreadable...). Caller's thread; never touches the
+ * connection. */
+int ps_redis_sink_prepare(ps_redis_sink *s, const char *uri, const ps_redis_config *rc,
+                          ps_redis_update **out, char *err, size_t errlen);
+
+/* Hands `u` (owned from now on) to the publisher. A changed URI, password
+ * or TLS setting makes it drop the connection and connect with the new
+ * ones; other changes apply to the next records without reconnecting. The
+ * queue and the spool are kept; records written but not yet confirmed are
+ * sent again (at least once). */
+void ps_redis_sink_commit(ps_redis_sink *s, ps_redis_update *u);
+
+void ps_redis_update_free(ps_redis_update *u);
 
 /* Snapshot of the counters; safe from any thread. */
 void ps_redis_sink_stats(const ps_redis_sink *s, ps_redis_stats *out);

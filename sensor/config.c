@@ -133,6 +133,9 @@ void ps_config_default(ps_config *cfg)
     cfg->scan_ports.count = PS_MIN(cfg->scan.nports, (uint32_t)PS_MAX_PORTS);
     memcpy(cfg->scan_ports.ports, cfg->scan.ports, cfg->scan_ports.count * sizeof(uint16_t));
     cfg->baseline_max_pairs = 65536;
+    cfg->baseline_redis = true;
+    strcpy(cfg->baseline_redis_key, "portside:baseline");
+    cfg->baseline_redis_timeout_ms = 5000;
     cfg->campaign_max_sources = 65536;
     cfg->campaign_idle_s = 86400;
 
@@ -470,6 +473,9 @@ static const key_def schema[] = {
     U32("baseline", "learn_s", 0, 31536000, 1, baseline_learn_s),
     {"baseline", "file", KT_NAME, 1, PS_PATH_MAX - 1, 1, OFF(baseline_file), NULL, false},
     U32("baseline", "max_pairs", 16, 10000000, 1, baseline_max_pairs),
+    {"baseline", "redis", KT_BOOL, 0, 1, 1, OFF(baseline_redis), NULL, false},
+    {"baseline", "redis_key", KT_NAME, 1, 200, 1, OFF(baseline_redis_key), NULL, false},
+    U32("baseline", "redis_timeout_ms", 100, 600000, 1, baseline_redis_timeout_ms),
     U32("campaign", "max_sources", 16, 10000000, 1, campaign_max_sources),
     U32("campaign", "idle_timeout_s", 60, 2592000, 1, campaign_idle_s),
 
@@ -489,26 +495,26 @@ static const key_def schema[] = {
     {"runtime", "keep_net_raw", KT_BOOL, 0, 1, 1, OFF(keep_net_raw), NULL, false},
 
     /* [redis]: string maxima are the field sizes - 1 (PS_REDIS_NAME_MAX, PS_REDIS_PATH_MAX). */
-    {"redis", "channel", KT_NAME, 1, 255, 1, OFF(redis.channel), NULL, false},
-    {"redis", "stream", KT_NAME, 1, 255, 1, OFF(redis.stream), NULL, false},
-    {"redis", "stats_stream", KT_NAME, 1, 255, 1, OFF(redis.stats_stream), NULL, false},
-    U32("redis", "stream_maxlen", 0, 1000000000, 1, redis.stream_maxlen),
-    {"redis", "publish", KT_BOOL, 0, 1, 1, OFF(redis.publish), NULL, false},
-    {"redis", "xadd", KT_BOOL, 0, 1, 1, OFF(redis.xadd), NULL, false},
-    {"redis", "password", KT_NAME, 0, 255, 1, OFF(redis.password), NULL, false},
-    {"redis", "password_env", KT_NAME, 0, 255, 1, OFF(redis.password_env), NULL, false},
-    {"redis", "ca_file", KT_NAME, 0, 1023, 1, OFF(redis.ca_file), NULL, false},
-    {"redis", "cert_file", KT_NAME, 0, 1023, 1, OFF(redis.cert_file), NULL, false},
-    {"redis", "key_file", KT_NAME, 0, 1023, 1, OFF(redis.key_file), NULL, false},
-    {"redis", "verify_hostname", KT_BOOL, 0, 1, 1, OFF(redis.verify_hostname), NULL, false},
-    U32("redis", "connect_timeout_ms", 10, 600000, 1, redis.connect_timeout_ms),
-    U32("redis", "command_timeout_ms", 10, 600000, 1, redis.command_timeout_ms),
+    {"redis", "channel", KT_NAME, 1, 255, 1, OFF(redis.channel), NULL, true},
+    {"redis", "stream", KT_NAME, 1, 255, 1, OFF(redis.stream), NULL, true},
+    {"redis", "stats_stream", KT_NAME, 1, 255, 1, OFF(redis.stats_stream), NULL, true},
+    LIVE_U32("redis", "stream_maxlen", 0, 1000000000, redis.stream_maxlen),
+    {"redis", "publish", KT_BOOL, 0, 1, 1, OFF(redis.publish), NULL, true},
+    {"redis", "xadd", KT_BOOL, 0, 1, 1, OFF(redis.xadd), NULL, true},
+    {"redis", "password", KT_NAME, 0, 255, 1, OFF(redis.password), NULL, true},
+    {"redis", "password_env", KT_NAME, 0, 255, 1, OFF(redis.password_env), NULL, true},
+    {"redis", "ca_file", KT_NAME, 0, 1023, 1, OFF(redis.ca_file), NULL, true},
+    {"redis", "cert_file", KT_NAME, 0, 1023, 1, OFF(redis.cert_file), NULL, true},
+    {"redis", "key_file", KT_NAME, 0, 1023, 1, OFF(redis.key_file), NULL, true},
+    {"redis", "verify_hostname", KT_BOOL, 0, 1, 1, OFF(redis.verify_hostname), NULL, true},
+    LIVE_U32("redis", "connect_timeout_ms", 10, 600000, redis.connect_timeout_ms),
+    LIVE_U32("redis", "command_timeout_ms", 10, 600000, redis.command_timeout_ms),
     U32("redis", "queue_size", 16, 262144, 1, redis.queue_size),
     {"redis", "spool_dir", KT_NAME, 0, 1023, 1, OFF(redis.spool_dir), NULL, false},
     U64("redis", "spool_max_mb", 1, 1048576, 1u << 20, redis.spool_max_bytes),
     {"redis", "fsync", KT_ENUM, 0, 0, 1, OFF(redis.fsync), fsync_enums, false},
     U32("redis", "fsync_interval_ms", 1, 3600000, 1, redis.fsync_interval_ms),
-    U32("redis", "flush_timeout_s", 0, 3600, 1, redis.flush_timeout_s),
+    LIVE_U32("redis", "flush_timeout_s", 0, 3600, redis.flush_timeout_s),
     {"runtime", "state_dir", KT_NAME, 1, PS_PATH_MAX - 1, 1, OFF(state_dir), NULL, false},
 };
 

@@ -80,6 +80,11 @@ ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out)
     return c;
 }
 
+int ps_correlator_share_baseline(ps_correlator *c, ps_time_us now)
+{
+    return ps_baseline_redis_sync(c->baseline, c->out, now);
+}
+
 void ps_correlator_reload(ps_correlator *c)
 {
     (void)ps_scan_set_limits(c->scan, &c->cfg->scan);

@@ -15,7 +15,9 @@
 #define PORT_VXLAN  4789
 #define PORT_GENEVE 6081
 
-/* Sum of the TCP/UDP pseudo header of the current (innermost) IP layer. */
+/* Sum of the TCP/UDP pseudo header of the current (innermost) IP layer.
+ * The IPv4 length is summed as 32 bits, as Linux does: the same sum up to
+ * 64 KiB, and right for a super-segment sized from its frame. */
 static uint64_t pseudo_sum(const ps_packet *pkt, uint8_t proto, uint32_t l4len)
 {
     uint8_t ph[40];
@@ -24,9 +26,11 @@ static uint64_t pseudo_sum(const ps_packet *pkt, uint8_t proto, uint32_t l4len)
         memcpy(ph + 4, pkt->dst.bytes, 4);
         ph[8] = 0;
         ph[9] = proto;
-        ph[10] = (uint8_t)(l4len >> 8);
-        ph[11] = (uint8_t)l4len;
-        return ps_csum_add(0, ph, 12);
+        ph[10] = (uint8_t)(l4len >> 24);
+        ph[11] = (uint8_t)(l4len >> 16);
+        ph[12] = (uint8_t)(l4len >> 8);
+        ph[13] = (uint8_t)l4len;
+        return ps_csum_add(0, ph, 14);
     }
     uint64_t sum = ps_csum_add(0, pkt->src.bytes, 16);
     sum = ps_csum_add(sum, pkt->dst.bytes, 16);
@@ -198,6 +202,16 @@ static bool is_duplicate(ps_dctx *c, const uint8_t *p, uint32_t len)
     return true;
 }
 
+/* A GRO or BIG TCP super-segment captured on the host carries no length:
+ * the kernel leaves IPv4's total length (or IPv6's payload length) at 0 when
+ * the segment passes 64 KiB. Its length is then the frame's, as Wireshark
+ * and Suricata take it, unless the capture cut the frame (snaplen), which
+ * would make the length wrong: such a packet is truncated. */
+static bool frame_is_whole(const ps_dctx *c)
+{
+    return c->pkt->caplen >= c->pkt->wirelen;
+}
+
 int ps_dec_ipv4(ps_dctx *c, const uint8_t *p, uint32_t len)
 {
     c->outer = false;
@@ -207,10 +221,19 @@ int ps_dec_ipv4(ps_dctx *c, const uint8_t *p, uint32_t len)
         return ps_dec_anomaly(c, PS_DA_IPV4_BAD_VERSION);
     uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4;
     uint32_t tot = ps_rd16(p + 2);
+    uint16_t frag = ps_rd16(p + 6);
     if (hl < 20)
         return ps_dec_anomaly(c, PS_DA_IPV4_BAD_HLEN);
     if (hl > len)
         return ps_dec_anomaly(c, PS_DA_IPV4_TRUNCATED);
+    /* Total length 0: a super-segment when it is unfragmented TCP with its
+     * header there; anything else stays a bad length. */
+    if (tot == 0 && p[9] == IPPROTO_TCP_ && (frag & 0x3fff) == 0 && len - hl >= 20) {
+        if (!frame_is_whole(c))
+            return ps_dec_anomaly(c, PS_DA_IPV4_TRUNCATED);
+        tot = len;
+        c->d->stats.ipv4_len_zero_frame++;
+    }
     if (tot < hl)
         return ps_dec_anomaly(c, PS_DA_IPV4_BAD_TOTAL_LEN);
     if (tot > len)
@@ -230,7 +253,6 @@ int ps_dec_ipv4(ps_dctx *c, const uint8_t *p, uint32_t len)
     }
 
     ps_packet *pkt = c->pkt;
-    uint16_t frag = ps_rd16(p + 6);
     pkt->ip_version = 4;
     pkt->src.family = 4;
     memcpy(pkt->src.bytes, p + 12, 4);
@@ -242,7 +264,7 @@ int ps_dec_ipv4(ps_dctx *c, const uint8_t *p, uint32_t len)
     pkt->tos = p[1];
     pkt->df = (frag & 0x4000) != 0;
     pkt->ip_id = ps_rd16(p + 4);
-    pkt->ip_total_len = (uint16_t)tot;
+    pkt->ip_total_len = (uint16_t)PS_MIN(tot, 65535u);
     pkt->ip_hdr_len = (uint8_t)hl;
     pkt->reassembled = false;
     c->l4_csum_skip = false;
@@ -289,6 +311,30 @@ static uint32_t ext_len(uint8_t nh, const uint8_t *q, uint32_t rem)
     return l <= rem ? l : 0;
 }
 
+/* True when the header after the IPv6 header (next header nh, rem bytes) is
+ * a Hop-by-Hop header with a Jumbo Payload option (RFC 2675): its payload
+ * length 0 is then meant, the length is in the option. */
+static bool has_jumbo(uint8_t nh, const uint8_t *q, uint32_t rem)
+{
+    if (nh != IPPROTO_HOPOPTS_ || rem < 8)
+        return false;
+    uint32_t l = ((uint32_t)q[1] + 1) * 8;
+    if (l > rem)
+        return false;
+    for (uint32_t i = 2; i < l;) {
+        if (q[i] == 0) { /* Pad1 */
+            i++;
+            continue;
+        }
+        if (l - i < 2)
+            return false;
+        if (q[i] == 0xC2)
+            return true;
+        i += 2u + q[i + 1];
+    }
+    return false;
+}
+
 int ps_dec_ipv6(ps_dctx *c, const uint8_t *p, uint32_t len)
 {
     c->outer = false;
@@ -297,6 +343,15 @@ int ps_dec_ipv6(ps_dctx *c, const uint8_t *p, uint32_t len)
     if ((p[0] >> 4) != 6)
         return ps_dec_anomaly(c, PS_DA_IPV6_BAD_VERSION);
     uint32_t plen = ps_rd16(p + 4);
+    /* Payload length 0 with bytes after the header: a super-segment (see
+     * frame_is_whole()), unless a Jumbo option or "no next header" (59)
+     * says the 0 is meant. */
+    if (plen == 0 && len > 40 && p[6] != 59 && !has_jumbo(p[6], p + 40, len - 40)) {
+        if (!frame_is_whole(c))
+            return ps_dec_anomaly(c, PS_DA_IPV6_TRUNCATED);
+        plen = len - 40;
+        c->d->stats.ipv6_len_zero_frame++;
+    }
     if (plen > len - 40)
         return ps_dec_anomaly(c, PS_DA_IPV6_TRUNCATED);
     if (is_duplicate(c, p, 40 + plen))

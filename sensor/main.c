@@ -172,16 +172,16 @@ static void write_stats(run *r)
     ps_output_publish_stats(r->out, buf, (size_t)len);
 }
 
-/* The outputs the configuration asks for now: -o wins, then output.paths, then stdout. */
-static int wanted_outputs(const run *r, const char **specs)
+/* The outputs configuration cfg asks for: -o wins, then output.paths, then stdout. */
+static int wanted_outputs(const run *r, const ps_config *cfg, const char **specs)
 {
     int n = 0;
     if (r->n_cli_outs > 0) {
         for (int i = 0; i < r->n_cli_outs; i++)
             specs[n++] = r->cli_outs[i];
     } else {
-        for (uint32_t i = 0; i < r->cfg->output_count && i < PS_MAX_OUTPUTS; i++)
-            specs[n++] = r->cfg->outputs[i];
+        for (uint32_t i = 0; i < cfg->output_count && i < PS_MAX_OUTPUTS; i++)
+            specs[n++] = cfg->outputs[i];
     }
     if (n == 0)
         specs[n++] = "-";
@@ -213,7 +213,7 @@ static void reload(run *r)
     static ps_config next;
     static char err[8192];
     unsigned kept = 0;
-    bool ok = true;
+    bool ok = true, reopened = false;
 
     if (r->config_path) {
         ps_config_default(&next);
@@ -224,22 +224,32 @@ static void reload(run *r)
                 ps_log(LOG_ERR, "%s", line);
             ps_log(LOG_ERR, "reload: %s rejected; the running configuration stays", r->config_path);
         } else {
+            /* Outputs and Redis settings first: when they are refused (an
+             * unopenable file, a bad URI or CA file, a Redis output added),
+             * the running ones stay and are not reported as applied. */
+            const char *specs[PS_MAX_OUTPUTS];
+            int n = wanted_outputs(r, &next, specs);
+            if (ps_output_reopen(r->out, specs, n, &next.redis, err, sizeof(err)) == PS_OK) {
+                remember_outputs(r, specs, n);
+                reopened = true;
+            } else {
+                ps_log(LOG_ERR,
+                       "reload: %s; the running outputs and redis settings stay (reopened)", err);
+                memcpy(next.outputs, r->cfg->outputs, sizeof(next.outputs));
+                next.output_count = r->cfg->output_count;
+                next.redis = r->cfg->redis;
+            }
             kept = ps_config_reload(r->cfg, &next, note_change, NULL);
             ps_correlator_reload(r->corr);
             ps_log_init(r->cfg->log_syslog == 1);
         }
     }
 
-    const char *specs[PS_MAX_OUTPUTS];
-    int n = wanted_outputs(r, specs);
-    if (ps_output_reopen(r->out, specs, n, err, sizeof(err)) == PS_OK) {
-        remember_outputs(r, specs, n);
-    } else {
-        ps_log(LOG_ERR, "reload: %s; reopening the running outputs", err);
+    if (!reopened) { /* the running outputs, reopened for log rotation */
         const char *cur[PS_MAX_OUTPUTS];
         for (int i = 0; i < r->nouts; i++)
             cur[i] = r->outs[i];
-        if (ps_output_reopen(r->out, cur, r->nouts, err, sizeof(err)) != PS_OK)
+        if (ps_output_reopen(r->out, cur, r->nouts, NULL, err, sizeof(err)) != PS_OK)
             ps_log(LOG_ERR, "reload: %s", err);
     }
     if (ok)
@@ -397,7 +407,7 @@ static int run_main(run *r, const char ifaces[][PS_IFNAME_MAX], uint32_t nifaces
     }
     ps_output_set_redis_config(r->out, &cfg->redis);
     const char *specs[PS_MAX_OUTPUTS];
-    int nspecs = wanted_outputs(r, specs);
+    int nspecs = wanted_outputs(r, cfg, specs);
     block_signals(true); /* the Redis thread must not take our signals */
     for (int i = 0; i < nspecs; i++) {
         if (ps_output_add(r->out, specs[i], err, sizeof(err)) != PS_OK) {
@@ -414,6 +424,7 @@ static int run_main(run *r, const char ifaces[][PS_IFNAME_MAX], uint32_t nifaces
         ps_log(LOG_ERR, "out of memory reserving tables (lower flow.memcap_mb?)");
         goto done;
     }
+    (void)ps_correlator_share_baseline(r->corr, wall_us()); /* before capture; warns itself */
     if (ps_privileges_drop(cfg->user, r->live && cfg->keep_net_raw, err, sizeof(err)) != PS_OK) {
         ps_log(LOG_ERR, "%s", err);
         goto done;

@@ -39,6 +39,10 @@
 #define RING_ALIGN       8u
 #define RING_WRAP        0xFFFFFFFFu
 #define REC_FLAG_STATS   1u
+#define REC_FLAG_SADD    2u   /* shared state: "key\0member" */
+#define REC_FLAG_SETNX   4u   /* shared state: "key\0value" */
+#define SYNC_BATCH       256u /* members per SADD at start-up */
+#define SYNC_SCAN_COUNT  "1000"
 #define MAX_INFLIGHT     512u /* records written and not yet answered */
 #define OBUF_HIGH        (1u << 20)
 #define BACKOFF_MIN_MS   100u
@@ -344,7 +348,20 @@ static uint64_t ring_depth(ring *r)
 /* ---- sink ----------------------------------------------------------------- */
 
 enum { C_IDLE, C_CONNECTING, C_TLS, C_HELLO, C_READY };
-enum { K_AUTH, K_SELECT, K_SPOOL, K_RING, K_RING_STATS, K_SPILLED, K_SPILLED_STATS };
+enum {
+    K_AUTH,
+    K_SELECT,
+    K_SPOOL,
+    K_RING,
+    K_RING_STATS,
+    K_RING_STATE,
+    K_SPILLED,
+    K_SPILLED_STATS,
+    K_SYNC_MARK, /* SET mark NX (answer ignored) */
+    K_SYNC_GET,  /* GET mark */
+    K_SYNC_ADD,  /* SADD of the members given */
+    K_SYNC_SCAN, /* SSCAN page */
+};
 
 typedef struct pending {
     uint8_t kind;
@@ -356,25 +373,65 @@ typedef struct pending {
 
 typedef _Atomic uint64_t counter;
 
-struct ps_redis_sink {
+/* What the publisher takes from the settings and the URI. Built and checked
+ * on the caller's thread, so errors are reported there, and handed over
+ * whole (at start, and on SIGHUP). */
+typedef struct settings {
     ps_redis_config cfg;
     ps_redis_uri uri;
     char label[300]; /* host:port for messages */
     char password[PS_REDIS_NAME_MAX];
     bool have_password;
     char maxlen[16];
+    ps_tls_ctx *tls_ctx; /* owned; NULL in an update: keep the running one */
+} settings;
+
+struct ps_redis_update {
+    settings set;
+    char uri[1024];
+};
+
+/* Start-up exchange with a shared set (ps_redis_sink_sync_set). */
+enum { SY_NONE, SY_WANTED, SY_ADDING, SY_SCANNING, SY_DONE, SY_FAILED, SY_CANCELLED };
+
+typedef struct set_sync {
+    int state;
+    char key[PS_REDIS_NAME_MAX], mark_key[PS_REDIS_NAME_MAX], mark_value[PS_REDIS_NAME_MAX];
+    bool set_mark;
+    char *add; /* members to add, '\n'-terminated (owned) */
+    size_t add_len, add_off;
+    uint32_t max_members;
+    char cursor[32];
+    bool scan_in_flight;
+    uint32_t adds_in_flight;
+    ps_redis_set_result res; /* members owned until handed to the caller */
+    size_t res_cap;
+    char err[512];
+} set_sync;
+
+struct ps_redis_sink {
+    settings set;         /* publisher's; main thread reads flush_timeout_s only */
+    ps_redis_config want; /* caller's: the settings last asked for */
+    char want_uri[1024];  /* caller's: the URI last asked for */
+    _Atomic uint32_t flush_timeout_s;
+    pthread_mutex_t mu;    /* guards next and sync */
+    pthread_cond_t cond;   /* sync progress */
+    ps_redis_update *next; /* settings waiting for the publisher */
+    _Atomic bool have_next;
+    set_sync sync;
+    _Atomic bool sync_active;
 
     ring q;
     ps_spool *spool;
-    ps_tls_ctx *tls_ctx;
     pthread_t thread;
-    bool started;
+    bool started, mu_ok;
     int efd;
     _Atomic bool sleeping, stop;
     _Atomic uint64_t stop_at_ms;
 
     counter queued, delivered, spooled, drop_full, drop_cap, drop_err, drop_big, rejected;
     counter reconnects, stats_sent, stats_dropped, spool_pending, spool_corrupt, left;
+    counter state_sent, state_dropped, reconfigures;
     _Atomic bool connected;
 
     /* Publisher-private state. */
@@ -397,6 +454,8 @@ struct ps_redis_sink {
     bool ever_connected, failing;
     char last_err[512];
 };
+
+static void wake(ps_redis_sink *s);
 
 static uint64_t mono_ms(void)
 {
@@ -430,7 +489,7 @@ __attribute__((format(printf, 3, 4))) static void plog(ps_redis_sink *s, bool is
             return;
         memcpy(s->last_err, msg, sizeof(msg));
     }
-    fprintf(stderr, "portside: redis %s: %s\n", s->label, msg);
+    fprintf(stderr, "portside: redis %s: %s\n", s->set.label, msg);
 }
 
 /* ---- connection --------------------------------------------------------- */
@@ -467,7 +526,36 @@ static void conn_close(ps_redis_sink *s)
     s->tls_want = 0;
 }
 
-/* Drops the connection; unanswered records will be sent again. */
+/* Ends a start-up set exchange that is still under way (the caller is
+ * told at once rather than after its timeout). */
+static void sync_fail(ps_redis_sink *s, const char *msg)
+{
+    if (!atomic_load(&s->sync_active))
+        return;
+    pthread_mutex_lock(&s->mu);
+    set_sync *y = &s->sync;
+    if (y->state >= SY_WANTED && y->state <= SY_SCANNING) {
+        y->state = SY_FAILED;
+        snprintf(y->err, sizeof(y->err), "%s", msg);
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Drops the connection, keeping every record: unanswered ones are sent
+ * again from the spool or the queue. */
+static void conn_reset(ps_redis_sink *s)
+{
+    conn_close(s);
+    inflight_clear(s);
+    if (s->spool)
+        ps_spool_rewind(s->spool);
+    s->rd = atomic_load_explicit(&s->q.tail, memory_order_relaxed);
+    s->state = C_IDLE;
+    atomic_store(&s->connected, false);
+}
+
+/* Drops the connection after an error and retries with backoff. */
 __attribute__((format(printf, 2, 3))) static void conn_fail(ps_redis_sink *s, const char *fmt, ...)
 {
     char msg[512];
@@ -478,14 +566,9 @@ __attribute__((format(printf, 2, 3))) static void conn_fail(ps_redis_sink *s, co
     va_end(ap);
     plog(s, true, "%s%s", msg,
          s->spool ? "; spooling detections and retrying" : "; retrying (no spool)");
-    conn_close(s);
-    inflight_clear(s);
-    if (s->spool)
-        ps_spool_rewind(s->spool);
-    s->rd = atomic_load_explicit(&s->q.tail, memory_order_relaxed);
-    s->state = C_IDLE;
+    sync_fail(s, msg);
+    conn_reset(s);
     s->failing = true;
-    atomic_store(&s->connected, false);
     s->next_attempt = mono_ms() + s->backoff;
     s->backoff = PS_MIN(s->backoff * 2, (uint64_t)BACKOFF_MAX_MS);
 }
@@ -550,20 +633,20 @@ static void transport_up(ps_redis_sink *s, uint64_t now)
         conn_fail(s, "out of memory");
         return;
     }
-    if (s->have_password || s->uri.user[0]) {
-        const char *argv[3] = {"AUTH", s->uri.user, s->password};
-        size_t lens[3] = {4, strlen(s->uri.user), strlen(s->password)};
-        bool two = s->uri.user[0] != '\0';
-        if (!send_argv(s, two ? 3 : 2, two ? argv : (const char *[]){"AUTH", s->password},
-                       two ? lens : (size_t[]){4, strlen(s->password)})) {
+    if (s->set.have_password || s->set.uri.user[0]) {
+        const char *argv[3] = {"AUTH", s->set.uri.user, s->set.password};
+        size_t lens[3] = {4, strlen(s->set.uri.user), strlen(s->set.password)};
+        bool two = s->set.uri.user[0] != '\0';
+        if (!send_argv(s, two ? 3 : 2, two ? argv : (const char *[]){"AUTH", s->set.password},
+                       two ? lens : (size_t[]){4, strlen(s->set.password)})) {
             conn_fail(s, "out of memory");
             return;
         }
         inflight_push(s, (pending){.kind = K_AUTH, .replies = 1}, now);
     }
-    if (s->uri.db != 0) {
+    if (s->set.uri.db != 0) {
         char db[16];
-        int n = snprintf(db, sizeof(db), "%u", s->uri.db);
+        int n = snprintf(db, sizeof(db), "%u", s->set.uri.db);
         const char *argv[2] = {"SELECT", db};
         size_t lens[2] = {6, (size_t)n};
         if (!send_argv(s, 2, argv, lens)) {
@@ -574,7 +657,7 @@ static void transport_up(ps_redis_sink *s, uint64_t now)
     }
     if (s->inf_count > 0) {
         s->state = C_HELLO;
-        s->deadline = now + s->cfg.connect_timeout_ms;
+        s->deadline = now + s->set.cfg.connect_timeout_ms;
     } else {
         become_ready(s, now);
     }
@@ -599,12 +682,12 @@ static void tcp_up(ps_redis_sink *s, uint64_t now)
 {
     int one = 1;
     setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (!s->uri.tls) {
+    if (!s->set.uri.tls) {
         transport_up(s, now);
         return;
     }
     char err[256];
-    s->tls = ps_tls_new(s->tls_ctx, s->fd, s->uri.host, err, sizeof(err));
+    s->tls = ps_tls_new(s->set.tls_ctx, s->fd, s->set.uri.host, err, sizeof(err));
     if (!s->tls) {
         conn_fail(s, "%s", err);
         return;
@@ -644,13 +727,13 @@ static void start_connect(ps_redis_sink *s, uint64_t now)
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     char port[8];
 
-    snprintf(port, sizeof(port), "%u", s->uri.port);
-    s->deadline = now + s->cfg.connect_timeout_ms;
+    snprintf(port, sizeof(port), "%u", s->set.uri.port);
+    s->deadline = now + s->set.cfg.connect_timeout_ms;
     /* Name resolution blocks this thread (never the capture thread). */
-    int rc = getaddrinfo(s->uri.host, port, &hints, &s->ais);
+    int rc = getaddrinfo(s->set.uri.host, port, &hints, &s->ais);
     if (rc != 0) {
         s->ais = NULL;
-        conn_fail(s, "cannot resolve %s: %s", s->uri.host, gai_strerror(rc));
+        conn_fail(s, "cannot resolve %s: %s", s->set.uri.host, gai_strerror(rc));
         return;
     }
     s->ai = s->ais;
@@ -681,21 +764,21 @@ static void connect_step(ps_redis_sink *s, uint64_t now)
 static int format_detection(ps_redis_sink *s, const uint8_t *rec, size_t len)
 {
     int n = 0;
-    if (s->cfg.publish) {
-        const char *argv[3] = {"PUBLISH", s->cfg.channel, (const char *)rec};
-        size_t lens[3] = {7, strlen(s->cfg.channel), len};
+    if (s->set.cfg.publish) {
+        const char *argv[3] = {"PUBLISH", s->set.cfg.channel, (const char *)rec};
+        size_t lens[3] = {7, strlen(s->set.cfg.channel), len};
         if (!send_argv(s, 3, argv, lens))
             return -1;
         n++;
     }
-    if (s->cfg.xadd) {
-        const char *argv[8] = {"XADD", s->cfg.stream};
-        size_t lens[8] = {4, strlen(s->cfg.stream)};
+    if (s->set.cfg.xadd) {
+        const char *argv[8] = {"XADD", s->set.cfg.stream};
+        size_t lens[8] = {4, strlen(s->set.cfg.stream)};
         int c = 2;
-        if (s->cfg.stream_maxlen > 0) {
+        if (s->set.cfg.stream_maxlen > 0) {
             argv[c] = "MAXLEN", lens[c++] = 6;
             argv[c] = "~", lens[c++] = 1;
-            argv[c] = s->maxlen, lens[c++] = strlen(s->maxlen);
+            argv[c] = s->set.maxlen, lens[c++] = strlen(s->set.maxlen);
         }
         argv[c] = "*", lens[c++] = 1;
         argv[c] = "detection", lens[c++] = 9;
@@ -709,10 +792,25 @@ static int format_detection(ps_redis_sink *s, const uint8_t *rec, size_t len)
 
 static int format_stats(ps_redis_sink *s, const uint8_t *rec, size_t len)
 {
-    const char *argv[8] = {"XADD",  s->cfg.stats_stream, "MAXLEN", "~", STATS_MAXLEN, "*",
+    const char *argv[8] = {"XADD",  s->set.cfg.stats_stream, "MAXLEN", "~", STATS_MAXLEN, "*",
                            "stats", (const char *)rec};
-    size_t lens[8] = {4, strlen(s->cfg.stats_stream), 6, 1, strlen(STATS_MAXLEN), 1, 5, len};
+    size_t lens[8] = {4, strlen(s->set.cfg.stats_stream), 6, 1, strlen(STATS_MAXLEN), 1, 5, len};
     return send_argv(s, 8, argv, lens) ? 1 : -1;
+}
+
+/* SADD key member, or SET key value NX, from a "key\0value" record. */
+static int format_state(ps_redis_sink *s, const uint8_t *rec, size_t len, uint32_t flags)
+{
+    const uint8_t *nul = memchr(rec, 0, len);
+    if (!nul)
+        return -2;
+    size_t klen = (size_t)(nul - rec);
+    const char *key = (const char *)rec, *val = (const char *)nul + 1;
+    size_t vlen = len - klen - 1;
+    bool nx = flags & REC_FLAG_SETNX;
+    const char *argv[4] = {nx ? "SET" : "SADD", key, val, "NX"};
+    size_t lens[4] = {nx ? 3u : 4u, klen, vlen, 2};
+    return send_argv(s, nx ? 4 : 3, argv, lens) ? 1 : -1;
 }
 
 /* Moves the ring's records (sent or not) to the spool. Records in flight
@@ -736,12 +834,14 @@ static void spill_ring(ps_redis_sink *s)
         pending *e = &s->inflight[(s->inf_head + i) % (MAX_INFLIGHT + 2)];
         if (e->kind == K_RING)
             e->kind = K_SPILLED;
-        else if (e->kind == K_RING_STATS)
+        else if (e->kind == K_RING_STATS || e->kind == K_RING_STATE)
             e->kind = K_SPILLED_STATS;
     }
     while (pos < end && ring_peek(&s->q, pos, &d, &len, &flags, &next)) {
         if (flags & REC_FLAG_STATS)
             add(&s->stats_dropped, 1);
+        else if (flags & (REC_FLAG_SADD | REC_FLAG_SETNX))
+            add(&s->state_dropped, 1);
         else if (ps_spool_append(s->spool, d, len) == PS_OK)
             add(&s->spooled, 1);
         pos = next;
@@ -750,9 +850,150 @@ static void spill_ring(ps_redis_sink *s)
     s->rd = pos;
 }
 
-/* Writes records into the pipeline: spooled ones first, then the ring's. */
+/* ---- start-up set exchange ------------------------------------------------ */
+
+/* Sends what the set exchange needs next: SET NX and GET of the marker,
+ * SADD batches of the members to add, then one SSCAN page at a time (a
+ * page's cursor comes with the previous answer). Pipeline order means the
+ * scan sees the members added. False when the connection was dropped. */
+static bool sync_step(ps_redis_sink *s, uint64_t now)
+{
+    bool ok = true;
+    pthread_mutex_lock(&s->mu);
+    set_sync *y = &s->sync;
+    if (y->state == SY_WANTED) {
+        size_t kl = strlen(y->mark_key);
+        if (y->set_mark) {
+            const char *argv[4] = {"SET", y->mark_key, y->mark_value, "NX"};
+            size_t lens[4] = {3, kl, strlen(y->mark_value), 2};
+            ok = send_argv(s, 4, argv, lens);
+            if (ok)
+                inflight_push(s, (pending){.kind = K_SYNC_MARK, .replies = 1}, now);
+        }
+        const char *argv[2] = {"GET", y->mark_key};
+        size_t lens[2] = {3, kl};
+        ok = ok && send_argv(s, 2, argv, lens);
+        if (ok)
+            inflight_push(s, (pending){.kind = K_SYNC_GET, .replies = 1}, now);
+        y->state = SY_ADDING;
+    }
+    while (ok && y->state == SY_ADDING && s->inf_count < MAX_INFLIGHT &&
+           s->olen - s->ooff < OBUF_HIGH) {
+        if (y->add_off >= y->add_len) {
+            y->state = SY_SCANNING;
+            strcpy(y->cursor, "0");
+            break;
+        }
+        const char *argv[SYNC_BATCH + 2] = {"SADD", y->key};
+        size_t lens[SYNC_BATCH + 2] = {4, strlen(y->key)};
+        int c = 2;
+        while (c < (int)SYNC_BATCH + 2 && y->add_off < y->add_len) {
+            const char *m = y->add + y->add_off;
+            const char *nl = memchr(m, '\n', y->add_len - y->add_off);
+            size_t ml = nl ? (size_t)(nl - m) : y->add_len - y->add_off;
+            y->add_off += ml + (nl ? 1 : 0);
+            if (ml == 0)
+                continue;
+            argv[c] = m, lens[c++] = ml;
+        }
+        if (c == 2)
+            continue;
+        ok = send_argv(s, c, argv, lens);
+        if (ok)
+            inflight_push(s, (pending){.kind = K_SYNC_ADD, .replies = 1}, now);
+    }
+    if (ok && y->state == SY_SCANNING && !y->scan_in_flight && s->inf_count < MAX_INFLIGHT) {
+        const char *argv[5] = {"SSCAN", y->key, y->cursor, "COUNT", SYNC_SCAN_COUNT};
+        size_t lens[5] = {5, strlen(y->key), strlen(y->cursor), 5, strlen(SYNC_SCAN_COUNT)};
+        ok = send_argv(s, 5, argv, lens);
+        if (ok) {
+            inflight_push(s, (pending){.kind = K_SYNC_SCAN, .replies = 1}, now);
+            y->scan_in_flight = true;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!ok)
+        conn_fail(s, "out of memory");
+    return ok;
+}
+
+/* Appends one member to the result, within max_members. */
+static void sync_keep(set_sync *y, const char *m, size_t len)
+{
+    if (len == 0 || len >= PS_REDIS_NAME_MAX || memchr(m, '\n', len))
+        return; /* not a member this exchange wrote; ignore it */
+    if (y->res.count >= y->max_members) {
+        y->res.truncated = true;
+        return;
+    }
+    if (y->res.len + len + 1 > y->res_cap) {
+        size_t ncap = PS_MAX(y->res_cap * 2, y->res.len + len + 1 + 4096);
+        char *n = realloc(y->res.members, ncap);
+        if (!n) {
+            y->res.truncated = true;
+            return;
+        }
+        y->res.members = n;
+        y->res_cap = ncap;
+    }
+    memcpy(y->res.members + y->res.len, m, len);
+    y->res.members[y->res.len + len] = '\n';
+    y->res.len += len + 1;
+    y->res.count++;
+}
+
+static void sync_end(ps_redis_sink *s, int state, const char *msg)
+{
+    set_sync *y = &s->sync;
+    y->state = state;
+    snprintf(y->err, sizeof(y->err), "%s", msg);
+    pthread_cond_broadcast(&s->cond);
+}
+
+/* Takes one answer of the set exchange (a late one, after the caller gave
+ * up, is ignored). */
+static void sync_reply(ps_redis_sink *s, int kind, const redisReply *r)
+{
+    pthread_mutex_lock(&s->mu);
+    set_sync *y = &s->sync;
+    if (y->state < SY_WANTED || y->state > SY_SCANNING || kind == K_SYNC_MARK) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        sync_end(s, SY_FAILED, r->str ? r->str : "error");
+    } else if (kind == K_SYNC_GET) {
+        if (r->type == REDIS_REPLY_STRING && r->str) {
+            y->res.have_mark = true;
+            snprintf(y->res.mark, sizeof(y->res.mark), "%.*s",
+                     (int)PS_MIN(r->len, sizeof(y->res.mark) - 1), r->str);
+        }
+    } else if (kind == K_SYNC_SCAN) {
+        y->scan_in_flight = false;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len == 0 ||
+            r->element[0]->len >= sizeof(y->cursor) || r->element[1]->type != REDIS_REPLY_ARRAY) {
+            sync_end(s, SY_FAILED, "unexpected SSCAN answer");
+        } else {
+            const redisReply *m = r->element[1];
+            for (size_t i = 0; i < m->elements; i++)
+                if (m->element[i]->type == REDIS_REPLY_STRING)
+                    sync_keep(y, m->element[i]->str, m->element[i]->len);
+            memcpy(y->cursor, r->element[0]->str, r->element[0]->len);
+            y->cursor[r->element[0]->len] = '\0';
+            if (strcmp(y->cursor, "0") == 0 || y->res.truncated)
+                sync_end(s, SY_DONE, "");
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Writes records into the pipeline: a start-up set exchange first, then
+ * spooled records, then the ring's. */
 static void fill_pipeline(ps_redis_sink *s, uint64_t now)
 {
+    if (atomic_load(&s->sync_active) && !sync_step(s, now))
+        return;
     while (s->inf_count < MAX_INFLIGHT && s->olen - s->ooff < OBUF_HIGH) {
         if (s->spool && ps_spool_unread(s->spool) > 0) {
             const uint8_t *d;
@@ -777,15 +1018,22 @@ static void fill_pipeline(ps_redis_sink *s, uint64_t now)
         uint64_t next;
         if (!ring_peek(&s->q, s->rd, &d, &len, &flags, &next))
             return;
-        bool stats = flags & REC_FLAG_STATS;
-        int n = stats ? format_stats(s, d, len) : format_detection(s, d, len);
+        bool stats = flags & REC_FLAG_STATS, state = flags & (REC_FLAG_SADD | REC_FLAG_SETNX);
+        int n = stats   ? format_stats(s, d, len)
+                : state ? format_state(s, d, len, flags)
+                        : format_detection(s, d, len);
+        if (n == -2) { /* cannot happen: the producer builds these records */
+            ring_release(&s->q, next, 1);
+            add(&s->state_dropped, 1);
+            s->rd = next;
+            continue;
+        }
         if (n < 0) {
             conn_fail(s, "out of memory");
             return;
         }
-        inflight_push(
-            s, (pending){.kind = stats ? K_RING_STATS : K_RING, .replies = (uint8_t)n, .end = next},
-            now);
+        uint8_t kind = stats ? K_RING_STATS : state ? K_RING_STATE : K_RING;
+        inflight_push(s, (pending){.kind = kind, .replies = (uint8_t)n, .end = next}, now);
         s->rd = next;
     }
 }
@@ -822,6 +1070,10 @@ static void complete(ps_redis_sink *s, const pending *e, uint64_t now)
         ring_release(&s->q, e->end, 1);
         add(e->rejected ? &s->stats_dropped : &s->stats_sent, 1);
         break;
+    case K_RING_STATE:
+        ring_release(&s->q, e->end, 1);
+        add(e->rejected ? &s->state_dropped : &s->state_sent, 1);
+        break;
     default: /* spilled: the spooled copy will be confirmed */
         break;
     }
@@ -837,15 +1089,17 @@ static bool on_reply(ps_redis_sink *s, const redisReply *r, uint64_t now)
         return false;
     }
     pending *e = &s->inflight[s->inf_head];
-    if (r->type == REDIS_REPLY_ERROR) {
+    if (e->kind >= K_SYNC_MARK) {
+        sync_reply(s, e->kind, r);
+    } else if (r->type == REDIS_REPLY_ERROR) {
         const char *msg = r->str ? r->str : "error";
         if (e->kind == K_AUTH) {
-            conn_fail(s, "AUTH failed%s%s: %s", s->uri.user[0] ? " for user " : "", s->uri.user,
-                      msg);
+            conn_fail(s, "AUTH failed%s%s: %s", s->set.uri.user[0] ? " for user " : "",
+                      s->set.uri.user, msg);
             return false;
         }
         if (e->kind == K_SELECT) {
-            conn_fail(s, "SELECT %u failed: %s", s->uri.db, msg);
+            conn_fail(s, "SELECT %u failed: %s", s->set.uri.db, msg);
             return false;
         }
         if (transient_error(msg)) {
@@ -853,7 +1107,8 @@ static bool on_reply(ps_redis_sink *s, const redisReply *r, uint64_t now)
             return false;
         }
         if (!e->rejected)
-            plog(s, true, "server rejected a detection (dropped): %s", msg);
+            plog(s, true, "server rejected a %s (dropped): %s",
+                 e->kind == K_RING_STATE ? "state write" : "detection", msg);
         e->rejected = true;
     }
     s->last_progress = now;
@@ -953,6 +1208,190 @@ static void do_write(ps_redis_sink *s)
     s->ooff = s->olen = 0;
 }
 
+/* ---- settings ------------------------------------------------------------- */
+
+/* Checks uri and rc and fills *out. `cur` (with cur_tls, whether its URI
+ * was rediss://) are the running settings: when the TLS files and checks
+ * are the same, out->tls_ctx stays NULL (keep the running context);
+ * otherwise a new one is made. PS_OK or PS_ERR_CONFIG with err. */
+static int build_settings(const char *uri, const ps_redis_config *rc, const ps_redis_config *cur,
+                          bool cur_tls, settings *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    out->cfg = *rc;
+    if (ps_redis_uri_parse(uri, &out->uri, err, errlen) != PS_OK)
+        return PS_ERR_CONFIG;
+    if (strchr(out->uri.host, ':'))
+        snprintf(out->label, sizeof(out->label), "[%s]:%u", out->uri.host, out->uri.port);
+    else
+        snprintf(out->label, sizeof(out->label), "%s:%u", out->uri.host, out->uri.port);
+    if (!rc->publish && !rc->xadd) {
+        snprintf(err, errlen, "redis.publish and redis.xadd are both false: nothing to send");
+        return PS_ERR_CONFIG;
+    }
+    if (rc->key_file[0] && !rc->cert_file[0]) {
+        snprintf(err, errlen, "redis.key_file is set but redis.cert_file is not");
+        return PS_ERR_CONFIG;
+    }
+    if (rc->password[0]) {
+        snprintf(out->password, sizeof(out->password), "%s", rc->password);
+        out->have_password = true;
+    } else if (rc->password_env[0]) {
+        const char *p = getenv(rc->password_env);
+        if (p && p[0]) {
+            if (strlen(p) >= sizeof(out->password)) {
+                snprintf(err, errlen, "the password in $%s is too long (at most %zu bytes)",
+                         rc->password_env, sizeof(out->password) - 1);
+                return PS_ERR_CONFIG;
+            }
+            strcpy(out->password, p);
+            out->have_password = true;
+        }
+    }
+    snprintf(out->maxlen, sizeof(out->maxlen), "%u", rc->stream_maxlen);
+    bool same_tls = cur && cur_tls && strcmp(cur->ca_file, rc->ca_file) == 0 &&
+                    strcmp(cur->cert_file, rc->cert_file) == 0 &&
+                    strcmp(cur->key_file, rc->key_file) == 0 &&
+                    cur->verify_hostname == rc->verify_hostname;
+    if (out->uri.tls && !same_tls) {
+        ps_tls_options o = {.ca_file = rc->ca_file,
+                            .cert_file = rc->cert_file,
+                            .key_file = rc->key_file,
+                            .verify_hostname = rc->verify_hostname};
+        char e2[512];
+        out->tls_ctx = ps_tls_ctx_new(&o, e2, sizeof(e2));
+        if (!out->tls_ctx) {
+            snprintf(err, errlen, "redis: %s", e2);
+            return PS_ERR_CONFIG;
+        }
+    }
+    return PS_OK;
+}
+
+/* True when a key that may change while running differs. */
+static bool live_differs(const ps_redis_config *a, const ps_redis_config *b)
+{
+    return strcmp(a->channel, b->channel) != 0 || strcmp(a->stream, b->stream) != 0 ||
+           strcmp(a->stats_stream, b->stats_stream) != 0 || a->stream_maxlen != b->stream_maxlen ||
+           a->publish != b->publish || a->xadd != b->xadd ||
+           strcmp(a->password, b->password) != 0 || strcmp(a->password_env, b->password_env) != 0 ||
+           strcmp(a->ca_file, b->ca_file) != 0 || strcmp(a->cert_file, b->cert_file) != 0 ||
+           strcmp(a->key_file, b->key_file) != 0 || a->verify_hostname != b->verify_hostname ||
+           a->connect_timeout_ms != b->connect_timeout_ms ||
+           a->command_timeout_ms != b->command_timeout_ms ||
+           a->flush_timeout_s != b->flush_timeout_s;
+}
+
+/* Copies the keys that may change while running from src into dst. */
+static void copy_live(ps_redis_config *dst, const ps_redis_config *src)
+{
+    ps_redis_config keep = *dst;
+    *dst = *src;
+    dst->queue_size = keep.queue_size;
+    memcpy(dst->spool_dir, keep.spool_dir, sizeof(dst->spool_dir));
+    dst->spool_max_bytes = keep.spool_max_bytes;
+    dst->fsync = keep.fsync;
+    dst->fsync_interval_ms = keep.fsync_interval_ms;
+}
+
+/* Publisher: takes settings handed over by ps_redis_sink_commit(). Only a
+ * change of where or how to connect drops the connection. */
+static void take_update(ps_redis_sink *s, uint64_t now)
+{
+    if (!atomic_load(&s->have_next))
+        return;
+    pthread_mutex_lock(&s->mu);
+    ps_redis_update *u = s->next;
+    s->next = NULL;
+    atomic_store(&s->have_next, false);
+    pthread_mutex_unlock(&s->mu);
+    if (!u)
+        return;
+    const settings *n = &u->set, *o = &s->set;
+    bool reconnect = memcmp(&n->uri, &o->uri, sizeof(n->uri)) != 0 ||
+                     n->have_password != o->have_password ||
+                     strcmp(n->password, o->password) != 0 || n->tls_ctx != NULL;
+    if (reconnect)
+        conn_reset(s);
+    ps_tls_ctx *ctx = n->tls_ctx ? n->tls_ctx : n->uri.tls ? o->tls_ctx : NULL;
+    if (ctx != o->tls_ctx)
+        ps_tls_ctx_free(o->tls_ctx); /* no connection uses it any more */
+    s->set = *n;
+    s->set.tls_ctx = ctx;
+    free(u);
+    add(&s->reconfigures, 1);
+    if (reconnect) {
+        s->next_attempt = now;
+        s->backoff = BACKOFF_MIN_MS;
+        s->failing = false;
+        s->last_err[0] = '\0';
+        plog(s, false, "settings changed: reconnecting (queued and spooled detections kept)");
+    } else {
+        plog(s, false, "settings changed: applied to the next records");
+    }
+}
+
+void ps_redis_update_free(ps_redis_update *u)
+{
+    if (!u)
+        return;
+    ps_tls_ctx_free(u->set.tls_ctx);
+    free(u);
+}
+
+int ps_redis_sink_prepare(ps_redis_sink *s, const char *uri, const ps_redis_config *rc,
+                          ps_redis_update **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (strcmp(uri, s->want_uri) == 0 && !live_differs(&s->want, rc))
+        return PS_OK;
+    if (strlen(uri) >= sizeof(s->want_uri)) {
+        snprintf(err, errlen, "Redis URI too long");
+        return PS_ERR_CONFIG;
+    }
+    ps_redis_config merged = s->want;
+    copy_live(&merged, rc);
+    ps_redis_uri cur;
+    char e2[16];
+    bool cur_tls = ps_redis_uri_parse(s->want_uri, &cur, e2, sizeof(e2)) == PS_OK && cur.tls;
+    ps_redis_update *u = calloc(1, sizeof(*u));
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return PS_ERR_CONFIG;
+    }
+    if (build_settings(uri, &merged, &s->want, cur_tls, &u->set, err, errlen) != PS_OK) {
+        ps_redis_update_free(u);
+        return PS_ERR_CONFIG;
+    }
+    snprintf(u->uri, sizeof(u->uri), "%s", uri);
+    *out = u;
+    return PS_OK;
+}
+
+void ps_redis_sink_commit(ps_redis_sink *s, ps_redis_update *u)
+{
+    if (!u)
+        return;
+    s->want = u->set.cfg;
+    memcpy(s->want_uri, u->uri, sizeof(s->want_uri));
+    atomic_store(&s->flush_timeout_s, u->set.cfg.flush_timeout_s);
+    pthread_mutex_lock(&s->mu);
+    if (s->next) { /* not taken yet: the newer one replaces it */
+        if (!u->set.tls_ctx && u->set.uri.tls) {
+            u->set.tls_ctx = s->next->set.tls_ctx; /* built for the settings u kept */
+            s->next->set.tls_ctx = NULL;
+        }
+        ps_redis_update_free(s->next);
+    }
+    s->next = u;
+    atomic_store(&s->have_next, true);
+    pthread_mutex_unlock(&s->mu);
+    uint64_t one = 1;
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* saturated: already awake */
+    }
+}
+
 /* ---- publisher thread ----------------------------------------------------- */
 
 static void refresh_counters(ps_redis_sink *s)
@@ -985,6 +1424,7 @@ static void *publisher(void *arg)
 
     for (;;) {
         uint64_t now = mono_ms();
+        take_update(s, now);
         if (atomic_load(&s->stop)) {
             if (!stop_seen && s->state == C_IDLE)
                 s->next_attempt = now; /* one more try right away */
@@ -1028,7 +1468,7 @@ static void *publisher(void *arg)
             if (s->state != C_READY)
                 wake = PS_MIN(wake, s->deadline);
             else if (s->inf_count > 0)
-                wake = PS_MIN(wake, s->last_progress + s->cfg.command_timeout_ms);
+                wake = PS_MIN(wake, s->last_progress + s->set.cfg.command_timeout_ms);
         }
         if (stop_seen)
             wake = PS_MIN(wake, atomic_load(&s->stop_at_ms));
@@ -1065,11 +1505,11 @@ static void *publisher(void *arg)
         }
         if (s->state != C_IDLE && s->state != C_READY && now >= s->deadline)
             conn_fail(s, "connect timeout after %u ms (redis.connect_timeout_ms)",
-                      s->cfg.connect_timeout_ms);
+                      s->set.cfg.connect_timeout_ms);
         else if (s->state == C_READY && s->inf_count > 0 &&
-                 now >= s->last_progress + s->cfg.command_timeout_ms)
+                 now >= s->last_progress + s->set.cfg.command_timeout_ms)
             conn_fail(s, "no reply within %u ms (redis.command_timeout_ms)",
-                      s->cfg.command_timeout_ms);
+                      s->set.cfg.command_timeout_ms);
         if (s->spool && now - s->last_tick >= TICK_MS / 2) {
             ps_spool_tick(s->spool);
             s->last_tick = now;
@@ -1086,14 +1526,120 @@ static void *publisher(void *arg)
         ps_spool_tick(s->spool);
         refresh_counters(s);
         atomic_store(&s->left, ps_spool_pending(s->spool));
-    } else {
-        uint64_t n = ring_depth(&s->q);
+    } else { /* without a spool, what the queue holds is lost */
+        uint64_t pos = atomic_load(&s->q.tail), next, n = 0, k = 0;
+        const uint8_t *d;
+        uint32_t len, flags;
+        while (ring_peek(&s->q, pos, &d, &len, &flags, &next)) {
+            if (flags & REC_FLAG_STATS)
+                add(&s->stats_dropped, 1);
+            else if (flags & (REC_FLAG_SADD | REC_FLAG_SETNX))
+                add(&s->state_dropped, 1);
+            else
+                n++;
+            pos = next;
+            k++;
+        }
+        ring_release(&s->q, pos, k);
         s->dropped_no_spool += n;
         add(&s->drop_err, n);
         atomic_store(&s->left, n);
     }
     atomic_store(&s->connected, false);
     return NULL;
+}
+
+/* ---- start-up set exchange: caller side ------------------------------------ */
+
+static void sync_clear(set_sync *y)
+{
+    free(y->add);
+    free(y->res.members);
+    memset(y, 0, sizeof(*y));
+}
+
+int ps_redis_sink_sync_set(ps_redis_sink *s, const ps_redis_set_sync *req, ps_redis_set_result *out,
+                           char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (!s->started) {
+        snprintf(err, errlen, "the Redis output is stopped");
+        return PS_ERR_IO;
+    }
+    if (strlen(req->key) >= PS_REDIS_NAME_MAX || strlen(req->mark_key) >= PS_REDIS_NAME_MAX ||
+        (req->mark_value && strlen(req->mark_value) >= PS_REDIS_NAME_MAX)) {
+        snprintf(err, errlen, "key or value too long");
+        return PS_ERR_IO;
+    }
+    pthread_mutex_lock(&s->mu);
+    set_sync *y = &s->sync;
+    sync_clear(y);
+    snprintf(y->key, sizeof(y->key), "%s", req->key);
+    snprintf(y->mark_key, sizeof(y->mark_key), "%s", req->mark_key);
+    if (req->mark_value) {
+        y->set_mark = true;
+        snprintf(y->mark_value, sizeof(y->mark_value), "%s", req->mark_value);
+    }
+    if (req->add_len > 0) {
+        y->add = malloc(req->add_len);
+        if (!y->add) {
+            pthread_mutex_unlock(&s->mu);
+            snprintf(err, errlen, "out of memory");
+            return PS_ERR_IO;
+        }
+        memcpy(y->add, req->add, req->add_len);
+        y->add_len = req->add_len;
+    }
+    y->max_members = req->max_members;
+    y->state = SY_WANTED;
+    atomic_store(&s->sync_active, true);
+    uint64_t one = 1;
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* saturated: already awake */
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(req->timeout_ms / 1000u);
+    until.tv_nsec += (long)(req->timeout_ms % 1000u) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int wr = 0;
+    while (y->state != SY_DONE && y->state != SY_FAILED && wr != ETIMEDOUT)
+        wr = pthread_cond_timedwait(&s->cond, &s->mu, &until);
+    int rc = PS_OK;
+    if (y->state == SY_DONE) {
+        *out = y->res;
+        y->res.members = NULL;
+    } else {
+        snprintf(err, errlen, "%s",
+                 y->state == SY_FAILED ? y->err : "no answer in time (is Redis reachable?)");
+        rc = PS_ERR_IO;
+    }
+    /* Late answers find no exchange under way and are ignored. */
+    sync_clear(y);
+    y->state = SY_CANCELLED;
+    atomic_store(&s->sync_active, false);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void ps_redis_sink_state_write(ps_redis_sink *s, const char *key, const char *value, size_t len,
+                               bool nx_value)
+{
+    char buf[PS_REDIS_NAME_MAX * 2];
+    size_t klen = strlen(key);
+    if (klen >= PS_REDIS_NAME_MAX || len >= PS_REDIS_NAME_MAX ||
+        atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+        add(&s->state_dropped, 1);
+        return;
+    }
+    memcpy(buf, key, klen + 1);
+    memcpy(buf + klen + 1, value, len);
+    if (ring_push(&s->q, buf, klen + 1 + len, nx_value ? REC_FLAG_SETNX : REC_FLAG_SADD) != PS_OK)
+        add(&s->state_dropped, 1);
+    wake(s);
 }
 
 /* ---- public API ------------------------------------------------------------ */
@@ -1108,49 +1654,21 @@ ps_redis_sink *ps_redis_sink_new(const char *uri, const ps_redis_config *rc, cha
         return NULL;
     }
     s->fd = s->efd = -1;
-    s->cfg = *rc;
-    if (ps_redis_uri_parse(uri, &s->uri, err, errlen) != PS_OK)
+    if (build_settings(uri, rc, NULL, false, &s->set, err, errlen) != PS_OK)
         goto fail;
-    if (strchr(s->uri.host, ':'))
-        snprintf(s->label, sizeof(s->label), "[%s]:%u", s->uri.host, s->uri.port);
-    else
-        snprintf(s->label, sizeof(s->label), "%s:%u", s->uri.host, s->uri.port);
-    if (!rc->publish && !rc->xadd) {
-        snprintf(err, errlen, "redis.publish and redis.xadd are both false: nothing to send");
-        goto fail;
-    }
-    if (rc->key_file[0] && !rc->cert_file[0]) {
-        snprintf(err, errlen, "redis.key_file is set but redis.cert_file is not");
+    s->want = *rc;
+    snprintf(s->want_uri, sizeof(s->want_uri), "%s", uri);
+    atomic_store(&s->flush_timeout_s, rc->flush_timeout_s);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_cond_init(&s->cond, &ca) != 0) {
+        pthread_condattr_destroy(&ca);
+        snprintf(err, errlen, "redis: cannot create a lock");
         goto fail;
     }
-    if (rc->password[0]) {
-        snprintf(s->password, sizeof(s->password), "%s", rc->password);
-        s->have_password = true;
-    } else if (rc->password_env[0]) {
-        const char *p = getenv(rc->password_env);
-        if (p && p[0]) {
-            if (strlen(p) >= sizeof(s->password)) {
-                snprintf(err, errlen, "the password in $%s is too long (at most %zu bytes)",
-                         rc->password_env, sizeof(s->password) - 1);
-                goto fail;
-            }
-            strcpy(s->password, p);
-            s->have_password = true;
-        }
-    }
-    snprintf(s->maxlen, sizeof(s->maxlen), "%u", rc->stream_maxlen);
-    if (s->uri.tls) {
-        ps_tls_options o = {.ca_file = rc->ca_file,
-                            .cert_file = rc->cert_file,
-                            .key_file = rc->key_file,
-                            .verify_hostname = rc->verify_hostname};
-        char e2[512];
-        s->tls_ctx = ps_tls_ctx_new(&o, e2, sizeof(e2));
-        if (!s->tls_ctx) {
-            snprintf(err, errlen, "redis: %s", e2);
-            goto fail;
-        }
-    }
+    pthread_condattr_destroy(&ca);
+    s->mu_ok = true;
     if (rc->spool_dir[0]) {
         ps_spool_config sc = {.dir = rc->spool_dir,
                               .max_bytes = rc->spool_max_bytes,
@@ -1248,6 +1766,9 @@ void ps_redis_sink_stats(const ps_redis_sink *s, ps_redis_stats *o)
     o->reconnects = get(&s->reconnects);
     o->stats_sent = get(&s->stats_sent);
     o->stats_dropped = get(&s->stats_dropped);
+    o->state_sent = get(&s->state_sent);
+    o->state_dropped = get(&s->state_dropped);
+    o->reconfigures = get(&s->reconfigures);
     o->connected = atomic_load(&s->connected);
 }
 
@@ -1256,8 +1777,8 @@ uint64_t ps_redis_sink_stop(ps_redis_sink *s, int64_t timeout_ms)
     uint64_t left = 0;
 
     if (s->started) {
-        uint64_t t =
-            timeout_ms < 0 ? (uint64_t)s->cfg.flush_timeout_s * 1000u : (uint64_t)timeout_ms;
+        uint64_t t = timeout_ms < 0 ? (uint64_t)atomic_load(&s->flush_timeout_s) * 1000u
+                                    : (uint64_t)timeout_ms;
         atomic_store(&s->stop_at_ms, mono_ms() + t);
         atomic_store(&s->stop, true);
         uint64_t one = 1;
@@ -1286,7 +1807,13 @@ uint64_t ps_redis_sink_close(ps_redis_sink *s, int64_t timeout_ms)
     uint64_t left = ps_redis_sink_stop(s, timeout_ms);
     conn_close(s);
     ps_spool_close(s->spool);
-    ps_tls_ctx_free(s->tls_ctx);
+    ps_tls_ctx_free(s->set.tls_ctx);
+    ps_redis_update_free(s->next);
+    sync_clear(&s->sync);
+    if (s->mu_ok) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cond);
+    }
     if (s->efd >= 0)
         close(s->efd);
     free(s->q.buf);

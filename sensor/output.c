@@ -90,21 +90,28 @@ int ps_output_add(ps_output *o, const char *spec, char *err, size_t errlen)
     return PS_OK;
 }
 
-int ps_output_reopen(ps_output *o, const char *const *specs, int n, char *err, size_t errlen)
+int ps_output_reopen(ps_output *o, const char *const *specs, int n, const ps_redis_config *rcfg,
+                     char *err, size_t errlen)
 {
     FILE *files[PS_MAX_SINKS];
     bool is_out[PS_MAX_SINKS];
     int nf = 0, rc = PS_OK;
-    bool redis_seen = false;
+    const char *redis_spec = NULL;
+    ps_redis_update *upd = NULL;
     size_t slen;
 
     for (int i = 0; i < n && rc == PS_OK; i++) {
         if (has_scheme(specs[i], &slen)) {
-            if (!o->redis || strcmp(specs[i], o->redis_spec) != 0) {
-                snprintf(err, errlen, "the Redis output cannot change while running: restart");
+            if (!o->redis) {
+                snprintf(err, errlen,
+                         "a Redis output cannot be added while running (%.*s...): restart",
+                         (int)PS_MIN(slen + 3, (size_t)40), specs[i]);
+                rc = PS_ERR_CONFIG;
+            } else if (redis_spec) {
+                snprintf(err, errlen, "only one Redis output is supported");
                 rc = PS_ERR_CONFIG;
             }
-            redis_seen = true;
+            redis_spec = specs[i];
             continue;
         }
         if (nf == PS_MAX_SINKS) {
@@ -121,10 +128,13 @@ int ps_output_reopen(ps_output *o, const char *const *specs, int n, char *err, s
         }
         nf++;
     }
-    if (rc == PS_OK && o->redis && !redis_seen) {
+    if (rc == PS_OK && o->redis && !redis_spec) {
         snprintf(err, errlen, "the Redis output cannot be removed while running: restart");
         rc = PS_ERR_CONFIG;
     }
+    /* Changed Redis settings are checked (URI, TLS files...) before anything changes. */
+    if (rc == PS_OK && o->redis)
+        rc = ps_redis_sink_prepare(o->redis, redis_spec, rcfg ? rcfg : &o->rcfg, &upd, err, errlen);
     if (rc != PS_OK) {
         for (int i = 0; i < nf; i++)
             if (!is_out[i])
@@ -141,6 +151,12 @@ int ps_output_reopen(ps_output *o, const char *const *specs, int n, char *err, s
     memcpy(o->is_stdout, is_out, (size_t)nf * sizeof(is_out[0]));
     o->nfiles = nf;
     o->count = nf + (o->redis ? 1 : 0);
+    if (rcfg)
+        o->rcfg = *rcfg;
+    if (upd) {
+        ps_redis_sink_commit(o->redis, upd);
+        snprintf(o->redis_spec, sizeof(o->redis_spec), "%s", redis_spec);
+    }
     return PS_OK;
 }
 
@@ -158,6 +174,29 @@ void ps_output_write(ps_output *o, const char *line, size_t len)
     }
     if (o->redis)
         ps_redis_sink_write(o->redis, line, len);
+}
+
+bool ps_output_has_redis(const ps_output *o)
+{
+    return o->redis != NULL;
+}
+
+void ps_output_state_write(ps_output *o, const char *key, const char *value, size_t len,
+                           bool nx_value)
+{
+    if (o->redis)
+        ps_redis_sink_state_write(o->redis, key, value, len, nx_value);
+}
+
+int ps_output_sync_set(ps_output *o, const ps_redis_set_sync *req, ps_redis_set_result *out,
+                       char *err, size_t errlen)
+{
+    if (!o->redis) {
+        memset(out, 0, sizeof(*out));
+        snprintf(err, errlen, "no Redis output");
+        return PS_ERR_STATE;
+    }
+    return ps_redis_sink_sync_set(o->redis, req, out, err, errlen);
 }
 
 void ps_output_publish_stats(ps_output *o, const char *json, size_t len)

@@ -62,10 +62,16 @@ void ps_summary_print(FILE *f, const ps_worker *w, const ps_correlator *c, const
     fprintf(f,
             "portside: %" PRIu64 " packets, %" PRIu64 " bytes in %.2f s; decoded %" PRIu64
             ", non-IP %" PRIu64 ", duplicates %" PRIu64 ", fragments %" PRIu64
-            " (reassembled %" PRIu64 ")%s\n",
+            " (reassembled %" PRIu64 ")%s",
             ws->packets, ws->bytes, seconds, ds->decoded, ds->non_ip, ds->duplicates, ds->fragments,
             ds->reassembled,
             ds->checksum_disabled ? ", checksum validation disabled (offload)" : "");
+    if (ds->ipv4_len_zero_frame || ds->ipv6_len_zero_frame)
+        fprintf(f,
+                ", length 0 sized from the frame (GRO/BIG TCP): ipv4_len_zero_frame=%" PRIu64
+                " ipv6_len_zero_frame=%" PRIu64,
+                ds->ipv4_len_zero_frame, ds->ipv6_len_zero_frame);
+    fputc('\n', f);
     fprintf(f,
             "portside: flows %" PRIu64 " (mid-stream %" PRIu64 ", timed out %" PRIu64
             ", evicted %" PRIu64 "), SYNs held in the SYN cache %" PRIu64 ", HTTP requests %" PRIu64
@@ -145,6 +151,11 @@ int ps_stats_format(const ps_stats_source *s, char *buf, size_t cap)
     }
     ps_jw_arr_end(&j);
     ps_jw_u64(&j, "kernel_drops", kdrops);
+
+    ps_jw_obj_begin(&j, "decode");
+    ps_jw_u64(&j, "ipv4_len_zero_frame", ds->ipv4_len_zero_frame);
+    ps_jw_u64(&j, "ipv6_len_zero_frame", ds->ipv6_len_zero_frame);
+    ps_jw_obj_end(&j);
 
     ps_jw_obj_begin(&j, "flows");
     ps_jw_u64(&j, "active", fs->active);

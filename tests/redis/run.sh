@@ -328,6 +328,185 @@ conf "$tmp/c7d.conf" "$tmp/spool7" "ca_file = \"$tmp/nope.pem\";"
 expect_err ca "cannot load CA file.*nope.pem" -c "$tmp/c7d.conf" -r pcaps/demo.pcap \
     -o "rediss://localhost:$P"
 
+# ---- 9. learned baseline kept in Redis, shared by sensors, merged with the state file -------
+redis-cli -p "$P" FLUSHALL >/dev/null
+PAIR="198.18.0.10 198.18.0.2 2375"
+mkdir -p "$tmp/state9a" "$tmp/state9b" "$tmp/state9c" "$tmp/state9d"
+# conf9 FILE STATEDIR [EXTRA baseline KEYS]
+conf9() {
+    conf "$1" "$tmp/spool9"
+    printf 'baseline = { learn_s = 2; file = "%s/bl"; %s };\n' "$2" "${3:-}" >>"$1"
+}
+conf9 "$tmp/c9a.conf" "$tmp/state9a"
+"$bin" -q -c "$tmp/c9a.conf" -r pcaps/demo.pcap -o "$URI" 2>"$tmp/err9a"
+check "9: learning run failed: $(head -c 300 "$tmp/err9a")" '[ $? -eq 0 ]'
+check "9: learned pair not in the Redis set: $(redis-cli -p "$P" SMEMBERS portside:baseline)" \
+    '[ "$(redis-cli -p "$P" SISMEMBER portside:baseline "$PAIR")" = 1 ]'
+check "9: no learned marker: $(redis-cli -p "$P" GET portside:baseline:learned)" \
+    'redis-cli -p "$P" GET portside:baseline:learned | grep -Eq "^[^ ]+ 2026-11-23T"'
+check "9: state file not written" 'grep -qx "$PAIR" "$tmp/state9a/bl"'
+# A second sensor with an empty state directory, the same Redis: the pair is known at once.
+conf9 "$tmp/c9b.conf" "$tmp/state9b"
+"$bin" -q -c "$tmp/c9b.conf" -r pcaps/docker-cli.pcap -o - -o "$URI" >"$tmp/out9b" 2>"$tmp/err9b"
+check "9: known client flagged new from the Redis baseline: $(head -c 300 "$tmp/err9b")" \
+    '[ -s "$tmp/out9b" ] && [ "$(grep -c "\"new_client\":false" "$tmp/out9b")" -eq "$(wc -l <"$tmp/out9b")" ]'
+check "9: no load notice: $(head -c 300 "$tmp/err9b")" \
+    'grep -q "baseline: 1 pairs read from Redis set portside:baseline, 1 new here; 1 in all; learning is over (ended by" "$tmp/err9b"'
+check "9: Redis baseline not merged into the state file" \
+    'head -1 "$tmp/state9b/bl" | grep -q "learned" && grep -qx "$PAIR" "$tmp/state9b/bl"'
+"$bin" -q -c "$tmp/c9b.conf" -r pcaps/docker-curl.pcap -o - -o "$URI" >"$tmp/out9c" 2>/dev/null
+check "9: a client outside the shared baseline not flagged new" \
+    '[ -s "$tmp/out9c" ] && [ "$(grep -c "\"new_client\":true" "$tmp/out9c")" -eq "$(wc -l <"$tmp/out9c")" ]'
+check "9: a judged (not learned) pair added to the set" \
+    '[ "$(redis-cli -p "$P" SCARD portside:baseline)" = 1 ]'
+# baseline.redis = false: Redis is neither read nor written (this sensor learns on its own).
+conf9 "$tmp/c9d.conf" "$tmp/state9c" 'redis = false;'
+"$bin" -q -c "$tmp/c9d.conf" -r pcaps/docker-curl.pcap -o - -o "$URI" >"$tmp/out9d" 2>"$tmp/err9d"
+check "9: baseline.redis = false still used Redis" \
+    '! grep -q "baseline:" "$tmp/err9d" && [ "$(redis-cli -p "$P" SCARD portside:baseline)" = 1 ] && grep -qx "198.18.0.11 198.18.0.2 2375" "$tmp/state9c/bl"'
+# Redis unreachable: a warning, the state file alone, no long wait.
+t0=$(date +%s.%N)
+"$bin" -q -c "$tmp/c9b.conf" -r pcaps/docker-cli.pcap -o - -o "redis://127.0.0.1:$(free_port)" \
+    >"$tmp/out9e" 2>"$tmp/err9e"
+rc=$?
+secs=$($PY -c "print(round($(date +%s.%N) - $t0, 2))")
+check "9: unreachable Redis: rc $rc, $secs s: $(head -c 300 "$tmp/err9e")" \
+    "[ $rc -eq 0 ] && grep -q 'baseline: not loaded from Redis (portside:baseline: cannot connect' '$tmp/err9e' && $PY -c 'import sys; sys.exit(not $secs < 4.5)'"
+check "9: unreachable Redis: the state file's baseline not used" \
+    '[ -s "$tmp/out9e" ] && [ "$(grep -c "\"new_client\":false" "$tmp/out9e")" -eq "$(wc -l <"$tmp/out9e")" ]'
+# The cap: a set larger than baseline.max_pairs loads max_pairs pairs, with a warning.
+redis-cli -p "$P" FLUSHALL >/dev/null
+for i in $(seq 1 40); do echo "SADD portside:baseline \"10.9.0.$i 10.0.0.1 2375\""; done | redis-cli -p "$P" >/dev/null
+redis-cli -p "$P" SET portside:baseline:learned "other 2026-01-01T00:00:00Z" >/dev/null
+conf9 "$tmp/c9f.conf" "$tmp/state9d" 'max_pairs = 16; redis_key = "portside:baseline";'
+"$bin" -q -c "$tmp/c9f.conf" -r pcaps/damaged/header-only.pcap -o "$URI" 2>"$tmp/err9f"
+check "9: cap: $(head -c 400 "$tmp/err9f")" \
+    'grep -q "more pairs than baseline.max_pairs (16)" "$tmp/err9f" && [ "$(grep -vc "^#" "$tmp/state9d/bl")" -eq 16 ]'
+check "9: the marker of another sensor overwritten" \
+    '[ "$(redis-cli -p "$P" GET portside:baseline:learned)" = "other 2026-01-01T00:00:00Z" ]'
+# A key of another type: a clear warning, the run goes on.
+redis-cli -p "$P" SET wrongtype x >/dev/null
+conf9 "$tmp/c9g.conf" "$tmp/state9d" 'redis_key = "wrongtype";'
+"$bin" -q -c "$tmp/c9g.conf" -r pcaps/damaged/header-only.pcap -o "$URI" 2>"$tmp/err9g"
+check "9: WRONGTYPE: $(head -c 300 "$tmp/err9g")" \
+    '[ $? -eq 0 ] && grep -q "baseline: not loaded from Redis (wrongtype: WRONGTYPE" "$tmp/err9g"'
+
+# ---- 10. SIGHUP: changed Redis settings apply live, the queue and the spool are kept --------
+# portside captures a veth whose other end, in a namespace of its own, gets tcpreplay's packets.
+if [ "$(id -u)" -ne 0 ] || ! command -v tcpreplay >/dev/null || ! command -v ip >/dev/null; then
+    echo "redis: SIGHUP check skipped (needs root, ip and tcpreplay)"
+else
+    ns=psr$$ va=psr$$a vb=psr$$b
+    netns_cleanup() { ip link del "$va" 2>/dev/null; ip netns del "$ns" 2>/dev/null; }
+    trap 'netns_cleanup; cleanup' EXIT
+    ip netns add "$ns" && ip link add "$va" type veth peer name "$vb" netns "$ns" &&
+        sysctl -qw "net.ipv6.conf.$va.disable_ipv6=1" && ip link set "$va" up &&
+        ip -n "$ns" link set "$vb" up || ko "10: cannot create the veth"
+    P2=$(free_port)
+    start_redis second "$P2" || exit 1
+    redis-cli -p "$P" FLUSHALL >/dev/null
+    # conf10 URI STREAM [EXTRA]: the URI comes from the configuration (output.paths).
+    conf10() {
+        conf "$tmp/c10.conf" "$tmp/spool10" "stream = \"$2\"; ${3:-}"
+        printf 'output = { paths = ["-", "%s"]; };\nruntime = { stats_interval_s = 0; };\n' "$1" \
+            >>"$tmp/c10.conf"
+    }
+    wait_grep() { # FILE REGEX SECONDS
+        for _ in $(seq $(($3 * 20))); do grep -Eq "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+        return 1
+    }
+    wait_xlen() { # PORT STREAM N: waits until the stream holds N entries
+        for _ in $(seq 200); do
+            [ "$(redis-cli -p "$1" XLEN "$2")" -ge "$3" ] && return 0
+            sleep 0.05
+        done
+        return 1
+    }
+    hups() { grep -c "reloaded $tmp/c10.conf" "$tmp/err10"; }
+    hup() { # waits for the reload to be done
+        local n
+        n=$(hups)
+        kill -HUP "$pid10"
+        for _ in $(seq 100); do [ "$(hups)" -gt "$n" ] && return 0; sleep 0.05; done
+        return 1
+    }
+    replay() { # PCAP: sends it, then waits for its detections on stdout
+        local before
+        before=$(wc -l <"$tmp/out10")
+        ip netns exec "$ns" tcpreplay -q -i "$vb" "$1" >"$tmp/tcpreplay10.log" 2>&1 ||
+            ko "10: tcpreplay $1: $(tail -2 "$tmp/tcpreplay10.log")"
+        for _ in $(seq 100); do [ "$(wc -l <"$tmp/out10")" -gt "$before" ] && break; sleep 0.05; done
+        sleep 0.3
+    }
+    conf10 "$URI" s1
+    "$bin" -c "$tmp/c10.conf" -i "$va" >"$tmp/out10" 2>"$tmp/err10" &
+    pid10=$!
+    pids+=("$pid10")
+    wait_grep "$tmp/err10" "capturing on" 5 || ko "10: portside did not start: $(cat "$tmp/err10")"
+    replay pcaps/docker-cli.pcap
+    n1=$(wc -l <"$tmp/out10")
+    check "10: detections before the reload ($n1) not on stream s1" \
+        '[ "$n1" -gt 0 ] && wait_xlen "$P" s1 "$n1"'
+    # a. A new stream name: applied without reconnecting; later detections go to the new stream.
+    conf10 "$URI" s2
+    hup || ko "10a: no reload"
+    check "10a: stream change not applied: $(grep reload "$tmp/err10" | tail -3)" \
+        'grep -q "reload: redis.stream applied" "$tmp/err10" && grep -q "settings changed: applied to the next records" "$tmp/err10"'
+    check "10a: reconnected for a stream name" '! grep -q "reconnecting" "$tmp/err10"'
+    replay pcaps/docker-curl.pcap
+    n2=$(wc -l <"$tmp/out10")
+    check "10a: $((n2 - n1)) later detections not on the new stream s2 ($(redis-cli -p "$P" XLEN s2))" \
+        '[ "$n2" -gt "$n1" ] && wait_xlen "$P" s2 $((n2 - n1))'
+    check "10a: old stream s1 got later records" '[ "$(redis-cli -p "$P" XLEN s1)" -eq "$n1" ]'
+    tail -n +$((n1 + 1)) "$tmp/out10" >"$tmp/want10a"
+    $RESP "$P" xrange s2 detection >"$tmp/x10a"
+    check "10a: stream s2 differs from stdout" 'cmp -s "$tmp/want10a" "$tmp/x10a"'
+    # b. An unchanged configuration: nothing happens to the connection.
+    hup || ko "10b: no reload"
+    check "10b: an unchanged reload touched the Redis output" \
+        '[ "$(grep -c "settings changed" "$tmp/err10")" -eq 1 ]'
+    # c. A URI where nothing listens: reconnects there, detections go to the spool; then the
+    # second server: the spooled detections arrive there, in order, then the new ones.
+    DEAD=$(free_port)
+    conf10 "redis://127.0.0.1:$DEAD" s2
+    hup || ko "10c: no reload"
+    check "10c: URI change did not reconnect" \
+        'wait_grep "$tmp/err10" "redis 127.0.0.1:$DEAD: settings changed: reconnecting" 2 && wait_grep "$tmp/err10" "127.0.0.1:$DEAD: cannot connect" 3'
+    replay pcaps/etcd-curl.pcap
+    n3=$(wc -l <"$tmp/out10")
+    conf10 "redis://127.0.0.1:$P2" s2
+    hup || ko "10c: no reload"
+    replay pcaps/kubelet-curl.pcap
+    n4=$(wc -l <"$tmp/out10")
+    check "10c: $((n4 - n2)) detections since the URI change not all on the second server ($(redis-cli -p "$P2" XLEN s2))" \
+        '[ "$n3" -gt "$n2" ] && [ "$n4" -gt "$n3" ] && wait_xlen "$P2" s2 $((n4 - n2))'
+    tail -n +$((n2 + 1)) "$tmp/out10" >"$tmp/want10c"
+    $RESP "$P2" xrange s2 detection >"$tmp/x10c"
+    dedup "$tmp/x10c" >"$tmp/x10cd"
+    check "10c: spooled and new detections differ from stdout" 'cmp -s "$tmp/want10c" "$tmp/x10cd"'
+    # d. A setting that cannot be used (a CA file that does not exist) and a second Redis
+    # output: each refused with a clear line, the running output kept.
+    conf10 "rediss://localhost:$P2" s3 "ca_file = \"$tmp/nope.pem\";"
+    hup || ko "10d: no reload"
+    check "10d: bad CA file not refused: $(grep reload "$tmp/err10" | tail -2)" \
+        'grep -q "reload: redis: cannot load CA file.*nope.pem.*; the running outputs and redis settings stay" "$tmp/err10"'
+    check "10d: refused stream change reported as applied" '! grep -q "redis.stream applied.*" <(grep -A99 nope.pem "$tmp/err10")'
+    conf "$tmp/c10.conf" "$tmp/spool10" 'stream = "s2";'
+    printf 'output = { paths = ["-", "redis://127.0.0.1:%s", "redis://127.0.0.1:%s"]; };\n' "$P2" "$P" >>"$tmp/c10.conf"
+    hup || ko "10d: no reload"
+    check "10d: two Redis outputs not refused" 'grep -q "reload: only one Redis output is supported" "$tmp/err10"'
+    replay pcaps/kube-kubectl.pcap
+    n5=$(wc -l <"$tmp/out10")
+    check "10d: records after refused reloads not on the running output" \
+        '[ "$n5" -gt "$n4" ] && wait_xlen "$P2" s2 $((n5 - n2))'
+    kill -TERM "$pid10"
+    wait "$pid10"
+    rc=$?
+    check "10: exit status $rc" '[ $rc -eq 0 ]'
+    stop_redis second
+    netns_cleanup
+fi
+
 # ---- consumer group example -------------------------------------------------------------
 if ! $PY -c 'import redis' 2>/dev/null; then
     echo "redis: consumer check skipped (python3-redis missing; scripts/deps.sh installs it)"

@@ -1542,6 +1542,128 @@ static void test_truncated_prefixes(void)
     check_prefixes(PS_LINK_ETHERNET, f, n);
 }
 
+/* Total length 0 in the 20-byte IPv4 header at ip, checksum redone. */
+static void ip4_len_zero(uint8_t *ip)
+{
+    w16(ip + 2, 0);
+    w16(ip + 10, 0);
+    w16(ip + 10, fold(sum16(0, ip, 20)));
+}
+
+/* GRO / BIG TCP super-segments captured on the host: IPv4 total length 0
+ * or IPv6 payload length 0 (no Jumbo option); the length is the frame's. */
+static void test_len_zero_frame(void)
+{
+    ps_decoder *d = mkdec();
+    static uint8_t pl[66000], t[66100], ip[66200], f[66300];
+    ps_packet p;
+    for (size_t i = 0; i < sizeof(pl); i++)
+        pl[i] = (uint8_t)(i * 7);
+
+    /* IPv4 TCP, 66,060 bytes: longer than a total length can say. */
+    size_t tn = put_tcp_ex(t, &A4, PS_TCP_ACK, NULL, 0, pl, sizeof(pl));
+    size_t n = put_ip4(ip, &A4, 6, t, tn);
+    ip4_len_zero(ip);
+    size_t fn = put_eth(f, 0x0800, ip, n);
+    CU_ASSERT_EQUAL_FATAL(dec(d, PS_LINK_ETHERNET, f, fn, &p), PS_OK);
+    CU_ASSERT_EQUAL(p.ip_proto, 6);
+    CU_ASSERT_EQUAL(p.payload_len, sizeof(pl));
+    CU_ASSERT(p.payload && memcmp(p.payload, pl, sizeof(pl)) == 0);
+    CU_ASSERT_EQUAL(p.ip_total_len, 65535);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->ipv4_len_zero_frame, 1);
+    /* A short one too (the checksum covers what the frame holds). */
+    tn = put_tcp(t, &A4, HTTP, HTTP_LEN);
+    n = put_ip4(ip, &A4, 6, t, tn);
+    ip4_len_zero(ip);
+    CU_ASSERT_EQUAL_FATAL(dec(d, PS_LINK_RAW, ip, n, &p), PS_OK);
+    expect_http4(&p, &A4);
+    CU_ASSERT_EQUAL(p.ip_total_len, n);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->ipv4_len_zero_frame, 2);
+    CU_ASSERT_EQUAL(total_anom(d), 0);
+
+    /* A frame cut by the snap length: its length is unknown, truncated. */
+    CU_ASSERT_EQUAL(ps_decode(d, PS_LINK_RAW, 0, ip, (uint32_t)n - 4, (uint32_t)n, &p),
+                    PS_ERR_SKIP);
+    CU_ASSERT_EQUAL(anom(d, PS_DA_IPV4_TRUNCATED), 1);
+
+    /* IPv6 TCP, 66,040 bytes, payload length 0. */
+    tn = put_tcp_ex(t, &A6, PS_TCP_ACK, NULL, 0, pl, sizeof(pl));
+    n = put_ip6(ip, &A6, 6, t, tn);
+    w16(ip + 4, 0);
+    fn = put_eth(f, 0x86dd, ip, n);
+    CU_ASSERT_EQUAL_FATAL(dec(d, PS_LINK_ETHERNET, f, fn, &p), PS_OK);
+    CU_ASSERT_EQUAL(p.ip_version, 6);
+    CU_ASSERT_EQUAL(p.ip_proto, 6);
+    CU_ASSERT_EQUAL(p.payload_len, sizeof(pl));
+    CU_ASSERT(p.payload && memcmp(p.payload, pl, sizeof(pl)) == 0);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->ipv6_len_zero_frame, 1);
+    /* ...behind a Hop-by-Hop header without a Jumbo option (PadN only). */
+    tn = put_tcp(t, &A6, HTTP, HTTP_LEN);
+    uint8_t hbh[256] = {6, 0, 1, 4, 0, 0, 0, 0};
+    memcpy(hbh + 8, t, tn);
+    n = put_ip6(ip, &A6, 0, hbh, 8 + tn);
+    w16(ip + 4, 0);
+    CU_ASSERT_EQUAL_FATAL(dec(d, PS_LINK_RAW, ip, n, &p), PS_OK);
+    expect_http6(&p, &A6);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->ipv6_len_zero_frame, 2);
+    CU_ASSERT_EQUAL(total_anom(d), 1);
+    ps_decoder_free(d);
+}
+
+/* Length 0 that is not a super-segment stays malformed. */
+static void test_len_zero_malformed(void)
+{
+    ps_decoder *d = mkdec();
+    uint8_t t[256], ip[512];
+    ps_packet p;
+    size_t tn = put_tcp(t, &A4, HTTP, HTTP_LEN);
+
+    /* IPv4 UDP with total length 0. */
+    uint8_t u[64];
+    size_t un = put_udp(u, &A4, 5000, 53, "x", 1);
+    size_t n = put_ip4(ip, &A4, 17, u, un);
+    ip4_len_zero(ip);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_RAW, ip, n, &p), PS_ERR_SKIP);
+    CU_ASSERT_EQUAL(anom(d, PS_DA_IPV4_BAD_TOTAL_LEN), 1);
+    /* IPv4 TCP fragments with total length 0: first (MF) and later (offset). */
+    const uint16_t frags[] = {0x2000, 0x0010};
+    for (size_t i = 0; i < 2; i++) {
+        n = put_ip4_ex(ip, &A4, 6, 64, 0x77, frags[i], NULL, 0, t, tn);
+        ip4_len_zero(ip);
+        CU_ASSERT_EQUAL(dec(d, PS_LINK_RAW, ip, n, &p), PS_ERR_SKIP);
+    }
+    CU_ASSERT_EQUAL(anom(d, PS_DA_IPV4_BAD_TOTAL_LEN), 3);
+    /* IPv4 TCP with less than a TCP header after the IP header: N-1 bad, N sized. */
+    tn = put_tcp_ex(t, &A4, PS_TCP_ACK, NULL, 0, NULL, 0);
+    n = put_ip4(ip, &A4, 6, t, tn);
+    ip4_len_zero(ip);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_RAW, ip, n - 1, &p), PS_ERR_SKIP);
+    CU_ASSERT_EQUAL(anom(d, PS_DA_IPV4_BAD_TOTAL_LEN), 4);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->ipv4_len_zero_frame, 0);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_RAW, ip, n, &p), PS_OK);
+    CU_ASSERT_EQUAL(p.payload_len, 0);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->ipv4_len_zero_frame, 1);
+    tn = put_tcp(t, &A4, HTTP, HTTP_LEN);
+
+    /* IPv6 "no next header" with payload length 0: nothing follows, whatever
+     * the frame holds (no decode anomaly: a packet with no upper layer). */
+    uint8_t ip6[64];
+    n = put_ip6(ip6, &A6, 59, "padding", 7);
+    w16(ip6 + 4, 0);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_RAW, ip6, n, &p), PS_OK);
+    CU_ASSERT_EQUAL(p.payload_len, 0);
+    /* IPv6 payload length 0 with a Jumbo option: a jumbogram, not sized
+     * from the frame (its 8-byte Hop-by-Hop header does not fit in 0). */
+    uint8_t hbh[256] = {6, 0, 0xC2, 4, 0, 1, 0, 0};
+    memcpy(hbh + 8, t, tn);
+    n = put_ip6(ip, &A6, 0, hbh, 8 + tn);
+    w16(ip + 4, 0);
+    CU_ASSERT_EQUAL(dec(d, PS_LINK_RAW, ip, n, &p), PS_ERR_SKIP);
+    CU_ASSERT_EQUAL(anom(d, PS_DA_IPV6_BAD_EXT_CHAIN), 1);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->ipv6_len_zero_frame, 0);
+    ps_decoder_free(d);
+}
+
 /* Regressions found by fuzzing go here. */
 static void test_odd_inputs(void)
 {
@@ -1593,6 +1715,8 @@ int main(void)
         {"defer_tcp_csum", test_defer_tcp_csum},
         {"truncated prefixes", test_truncated_prefixes},
         {"odd inputs", test_odd_inputs},
+        {"length 0 sized from the frame", test_len_zero_frame},
+        {"length 0 still malformed", test_len_zero_malformed},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (!CU_add_test(s, tests[i].name, tests[i].fn)) {

@@ -184,13 +184,13 @@ static void test_answers_to_spilled_records(void)
     ps_redis_sink_close(s, 0);
 }
 
-/* A connection lost with records in flight from both the spool and the
- * queue: all of them are sent again, spool first, and late answers of the
- * dead connection cannot confirm anything. */
-static void test_cut_connection_resends(void)
+/* A connected sink with records 0..2 sent from the spool and 3, 4 from the
+ * queue, all unanswered. */
+static ps_redis_sink *sent_from_spool_and_queue(void)
 {
     ps_redis_sink *s = quiet_sink(64);
-    CU_ASSERT_FATAL(s != NULL);
+    if (!s)
+        return NULL;
     s->state = C_READY;
     for (int i = 0; i < 3; i++)
         sink_write_id(s, i);
@@ -199,6 +199,16 @@ static void test_cut_connection_resends(void)
         sink_write_id(s, i);
     fill_pipeline(s, mono_ms());
     CU_ASSERT_EQUAL(s->inf_count, 5);
+    return s;
+}
+
+/* A connection lost with records in flight from both the spool and the
+ * queue: all of them are sent again, spool first, and late answers of the
+ * dead connection cannot confirm anything. */
+static void test_cut_connection_resends(void)
+{
+    ps_redis_sink *s = sent_from_spool_and_queue();
+    CU_ASSERT_FATAL(s != NULL);
     uint32_t old_epoch = s->inflight[s->inf_head].epoch;
     conn_fail(s, "test: connection cut");
     CU_ASSERT_EQUAL(s->inf_count, 0);
@@ -217,6 +227,113 @@ static void test_cut_connection_resends(void)
     ps_redis_sink_close(s, 0);
 }
 
+/* SIGHUP hands new settings over: a new URI drops the connection but keeps
+ * the spool and the queue, whose records go out again, spool first; a new
+ * stream name changes the next commands only, on the same connection. */
+static void test_update_keeps_records(void)
+{
+    char err[512];
+    ps_redis_sink *s = sent_from_spool_and_queue();
+    CU_ASSERT_FATAL(s != NULL);
+
+    ps_redis_config rc = s->want;
+    strcpy(rc.stream, "s2");
+    ps_redis_update *u = NULL;
+    CU_ASSERT_EQUAL(ps_redis_sink_prepare(s, s->want_uri, &rc, &u, err, sizeof(err)), PS_OK);
+    CU_ASSERT_FATAL(u != NULL);
+    ps_redis_sink_commit(s, u);
+    take_update(s, mono_ms());
+    CU_ASSERT_EQUAL(s->state, C_READY); /* no reconnect for a name */
+    CU_ASSERT_EQUAL(s->inf_count, 5);
+    CU_ASSERT_STRING_EQUAL(s->set.cfg.stream, "s2");
+    CU_ASSERT_EQUAL(s->set.cfg.queue_size, 64); /* restart-only keys untouched */
+
+    CU_ASSERT_EQUAL(ps_redis_sink_prepare(s, "redis://127.0.0.1:2/5", &rc, &u, err, sizeof(err)),
+                    PS_OK);
+    CU_ASSERT_FATAL(u != NULL);
+    ps_redis_sink_commit(s, u);
+    uint64_t now = mono_ms();
+    take_update(s, now);
+    CU_ASSERT_EQUAL(s->state, C_IDLE);
+    CU_ASSERT_EQUAL(s->inf_count, 0);
+    CU_ASSERT(s->next_attempt <= now); /* at once, no backoff */
+    CU_ASSERT_EQUAL(s->set.uri.port, 2);
+    CU_ASSERT_EQUAL(s->set.uri.db, 5);
+    CU_ASSERT_EQUAL(ps_spool_pending(s->spool), 3);
+    CU_ASSERT_EQUAL(ring_depth(&s->q), 2);
+    ps_redis_stats st;
+    ps_redis_sink_stats(s, &st);
+    CU_ASSERT_EQUAL(st.reconfigures, 2);
+    /* Connected again: everything is sent, to the new stream. */
+    s->state = C_READY;
+    s->olen = s->ooff = 0;
+    fill_pipeline(s, mono_ms());
+    CU_ASSERT_EQUAL(s->inf_count, 5);
+    CU_ASSERT(memmem(s->obuf, s->olen, "$2\r\ns2\r\n", 8) != NULL);
+    CU_ASSERT(memmem(s->obuf, s->olen, "portside:detections", 19) == NULL);
+    answer_all(s);
+    ps_redis_sink_stats(s, &st);
+    CU_ASSERT_EQUAL(st.delivered, 5);
+    s->state = C_IDLE;
+    ps_redis_sink_close(s, 0);
+}
+
+/* SSCAN answers: members kept within max_members, odd members ignored,
+ * malformed answers and error answers end the exchange. */
+static void test_sync_answers(void)
+{
+    ps_redis_sink *s = quiet_sink(64);
+    CU_ASSERT_FATAL(s != NULL);
+    set_sync *y = &s->sync;
+    atomic_store(&s->sync_active, true);
+    y->state = SY_SCANNING;
+    y->max_members = 3;
+    redisReply m[4] = {{.type = REDIS_REPLY_STRING, .str = "a b 1", .len = 5},
+                       {.type = REDIS_REPLY_STRING, .str = "bad\nx", .len = 5},
+                       {.type = REDIS_REPLY_STRING, .str = "c d 2", .len = 5},
+                       {.type = REDIS_REPLY_INTEGER, .integer = 7}};
+    redisReply *mp[4] = {&m[0], &m[1], &m[2], &m[3]};
+    redisReply members = {.type = REDIS_REPLY_ARRAY, .elements = 4, .element = mp};
+    redisReply cursor = {.type = REDIS_REPLY_STRING, .str = "17", .len = 2};
+    redisReply *top_el[2] = {&cursor, &members};
+    redisReply top = {.type = REDIS_REPLY_ARRAY, .elements = 2, .element = top_el};
+    y->scan_in_flight = true;
+    sync_reply(s, K_SYNC_SCAN, &top);
+    CU_ASSERT_EQUAL(y->state, SY_SCANNING); /* more to read */
+    CU_ASSERT_FALSE(y->scan_in_flight);
+    CU_ASSERT_STRING_EQUAL(y->cursor, "17");
+    CU_ASSERT_EQUAL(y->res.count, 2);
+    CU_ASSERT(y->res.len == 12 && memcmp(y->res.members, "a b 1\nc d 2\n", 12) == 0);
+    sync_reply(s, K_SYNC_SCAN, &top); /* a repeat fills the cap, the next is one too many */
+    CU_ASSERT_EQUAL(y->res.count, 3);
+    CU_ASSERT_TRUE(y->res.truncated);
+    CU_ASSERT_EQUAL(y->state, SY_DONE);
+    /* GET of the marker. */
+    y->state = SY_ADDING;
+    redisReply mark = {.type = REDIS_REPLY_STRING, .str = "s1 2026-01-01T00:00:00Z", .len = 23};
+    sync_reply(s, K_SYNC_GET, &mark);
+    CU_ASSERT_TRUE(y->res.have_mark);
+    CU_ASSERT_STRING_EQUAL(y->res.mark, "s1 2026-01-01T00:00:00Z");
+    /* A malformed SSCAN answer, then an error answer. */
+    y->state = SY_SCANNING;
+    top.elements = 1;
+    sync_reply(s, K_SYNC_SCAN, &top);
+    CU_ASSERT_EQUAL(y->state, SY_FAILED);
+    CU_ASSERT_STRING_EQUAL(y->err, "unexpected SSCAN answer");
+    y->state = SY_ADDING;
+    redisReply e = {.type = REDIS_REPLY_ERROR, .str = "WRONGTYPE x", .len = 11};
+    sync_reply(s, K_SYNC_ADD, &e);
+    CU_ASSERT_EQUAL(y->state, SY_FAILED);
+    CU_ASSERT_STRING_EQUAL(y->err, "WRONGTYPE x");
+    /* Answers after the caller gave up change nothing. */
+    y->state = SY_CANCELLED;
+    top.elements = 2;
+    sync_reply(s, K_SYNC_SCAN, &top);
+    CU_ASSERT_EQUAL(y->state, SY_CANCELLED);
+    atomic_store(&s->sync_active, false);
+    ps_redis_sink_close(s, 0);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -228,6 +345,8 @@ int main(void)
     CU_add_test(su, "spill frees room as it goes", test_spill_frees_room_as_it_goes);
     CU_add_test(su, "answers to spilled records", test_answers_to_spilled_records);
     CU_add_test(su, "cut connection resends", test_cut_connection_resends);
+    CU_add_test(su, "update keeps records", test_update_keeps_records);
+    CU_add_test(su, "sync answers", test_sync_answers);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned fails = CU_get_number_of_failures();

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -297,6 +298,154 @@ static void test_queue_full(void)
     CU_ASSERT_EQUAL(ps_redis_sink_close(s, 100), 16);
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The start-up set exchange gives up at the first failed connection, long
+ * before its timeout, and says why; shared-state writes never block. */
+static void test_sync_unreachable(void)
+{
+    char err[512] = "";
+    ps_redis_config rc;
+    ps_redis_config_default(&rc);
+    rc.spool_dir[0] = '\0';
+    rc.connect_timeout_ms = 100;
+    ps_redis_sink *s = ps_redis_sink_new("redis://127.0.0.1:1", &rc, err, sizeof(err));
+    CU_ASSERT_FATAL(s != NULL);
+    ps_redis_set_sync req = {.key = "k",
+                             .add = "a b 1\n",
+                             .add_len = 6,
+                             .mark_key = "k:learned",
+                             .max_members = 10,
+                             .timeout_ms = 5000};
+    ps_redis_set_result res;
+    uint64_t t0 = now_ms();
+    CU_ASSERT_EQUAL(ps_redis_sink_sync_set(s, &req, &res, err, sizeof(err)), PS_ERR_IO);
+    CU_ASSERT(now_ms() - t0 < 2000);
+    CU_ASSERT(strstr(err, "cannot connect") != NULL);
+    CU_ASSERT_PTR_NULL(res.members);
+    CU_ASSERT_EQUAL(res.count, 0);
+    /* A timeout shorter than a connection attempt ends the wait too. */
+    rc.connect_timeout_ms = 2000;
+    ps_redis_sink *s2 = ps_redis_sink_new("redis://192.0.2.1:6379", &rc, err, sizeof(err));
+    CU_ASSERT_FATAL(s2 != NULL);
+    req.timeout_ms = 150;
+    t0 = now_ms();
+    int rc2 = ps_redis_sink_sync_set(s2, &req, &res, err, sizeof(err));
+    CU_ASSERT_EQUAL(rc2, PS_ERR_IO);
+    CU_ASSERT(now_ms() - t0 < 1500);
+    ps_redis_sink_close(s2, 0);
+    for (int i = 0; i < 20; i++)
+        ps_redis_sink_state_write(s, "k", "c s 1", 5, false);
+    char big[PS_REDIS_NAME_MAX + 1];
+    memset(big, 'x', sizeof(big));
+    ps_redis_sink_state_write(s, "k", big, sizeof(big), true); /* too long: dropped */
+    ps_redis_stats st;
+    ps_redis_sink_stats(s, &st);
+    CU_ASSERT_EQUAL(st.state_dropped, 1);
+    CU_ASSERT_EQUAL(st.queue_depth, 20); /* no spool: they wait in the queue */
+    /* Left undelivered at the end: counted as state, not as detections. */
+    CU_ASSERT_EQUAL(ps_redis_sink_stop(s, 0), 0);
+    ps_redis_sink_stats(s, &st);
+    CU_ASSERT_EQUAL(st.state_dropped, 21);
+    CU_ASSERT_EQUAL(st.state_sent, 0);
+    CU_ASSERT_EQUAL(st.dropped, 0);
+    CU_ASSERT_EQUAL(st.queued, 0);
+    ps_redis_sink_close(s, 0);
+    /* Without a Redis sink the output says so. */
+    ps_output *o = ps_output_new();
+    CU_ASSERT_FALSE(ps_output_has_redis(o));
+    CU_ASSERT_EQUAL(ps_output_sync_set(o, &req, &res, err, sizeof(err)), PS_ERR_STATE);
+    ps_output_state_write(o, "k", "v", 1, false); /* no-op */
+    ps_output_free(o);
+}
+
+/* SIGHUP: new settings are checked before anything changes; unchanged ones
+ * make no update; the output keeps one Redis sink. */
+static void test_reconfigure(void)
+{
+    char err[512] = "";
+    ps_redis_config rc;
+    ps_redis_config_default(&rc);
+    rc.spool_dir[0] = '\0';
+    rc.connect_timeout_ms = 100;
+    ps_output *o = ps_output_new();
+    CU_ASSERT_FATAL(o != NULL);
+    ps_output_set_redis_config(o, &rc);
+    CU_ASSERT_EQUAL_FATAL(ps_output_add(o, "redis://127.0.0.1:1", err, sizeof(err)), PS_OK);
+    const char *same[] = {"redis://127.0.0.1:1"};
+    CU_ASSERT_EQUAL(ps_output_reopen(o, same, 1, NULL, err, sizeof(err)), PS_OK);
+    CU_ASSERT_EQUAL(ps_output_reopen(o, same, 1, &rc, err, sizeof(err)), PS_OK);
+    ps_redis_stats st;
+    usleep(100000);
+    ps_output_redis_stats(o, &st);
+    CU_ASSERT_EQUAL(st.reconfigures, 0); /* nothing changed: nothing handed over */
+
+    ps_redis_config next = rc;
+    strcpy(next.stream, "other");
+    next.queue_size = 64; /* needs a restart: ignored here */
+    CU_ASSERT_EQUAL(ps_output_reopen(o, same, 1, &next, err, sizeof(err)), PS_OK);
+    const char *moved[] = {"redis://127.0.0.1:2/3"};
+    CU_ASSERT_EQUAL(ps_output_reopen(o, moved, 1, &next, err, sizeof(err)), PS_OK);
+    for (int i = 0; i < 40 && st.reconfigures < 2; i++) {
+        usleep(50000);
+        ps_output_redis_stats(o, &st);
+    }
+    CU_ASSERT(st.reconfigures >= 1); /* the second may replace the first before it is taken */
+
+    /* Refused: a bad URI, settings that send nothing, a missing CA file, a
+     * second Redis output, no Redis output, a Redis output on an output
+     * that has none. */
+    const char *bad[] = {"redis://127.0.0.1:99999"};
+    CU_ASSERT_EQUAL(ps_output_reopen(o, bad, 1, &next, err, sizeof(err)), PS_ERR_CONFIG);
+    CU_ASSERT(strstr(err, "port out of range") != NULL);
+    ps_redis_config none = next;
+    none.publish = none.xadd = false;
+    CU_ASSERT_EQUAL(ps_output_reopen(o, moved, 1, &none, err, sizeof(err)), PS_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err, "redis.publish and redis.xadd are both false: nothing to send");
+    ps_redis_config noca = next;
+    strcpy(noca.ca_file, "/nonexistent/ca.pem");
+    const char *tls[] = {"rediss://127.0.0.1:2"};
+    CU_ASSERT_EQUAL(ps_output_reopen(o, tls, 1, &noca, err, sizeof(err)), PS_ERR_CONFIG);
+    CU_ASSERT(strstr(err, "cannot load CA file") != NULL);
+    const char *two[] = {"redis://127.0.0.1:2/3", "redis://127.0.0.1:4"};
+    CU_ASSERT_EQUAL(ps_output_reopen(o, two, 2, &next, err, sizeof(err)), PS_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err, "only one Redis output is supported");
+    const char *gone[] = {"-"};
+    CU_ASSERT_EQUAL(ps_output_reopen(o, gone, 1, &next, err, sizeof(err)), PS_ERR_CONFIG);
+    CU_ASSERT(strstr(err, "cannot be removed while running: restart") != NULL);
+    CU_ASSERT_EQUAL(ps_output_count(o), 1);
+    ps_output_free(o);
+
+    o = ps_output_new();
+    CU_ASSERT_EQUAL(ps_output_add(o, "-", err, sizeof(err)), PS_OK);
+    const char *added[] = {"-", "redis://127.0.0.1:1"};
+    CU_ASSERT_EQUAL(ps_output_reopen(o, added, 2, &rc, err, sizeof(err)), PS_ERR_CONFIG);
+    CU_ASSERT(strstr(err, "a Redis output cannot be added while running") != NULL &&
+              strstr(err, "restart") != NULL);
+    ps_output_free(o);
+
+    /* The sink itself: prepare reports "no change" as no update. */
+    ps_redis_sink *s = ps_redis_sink_new("redis://127.0.0.1:1", &rc, err, sizeof(err));
+    CU_ASSERT_FATAL(s != NULL);
+    ps_redis_update *u = (ps_redis_update *)1;
+    CU_ASSERT_EQUAL(ps_redis_sink_prepare(s, "redis://127.0.0.1:1", &rc, &u, err, sizeof(err)),
+                    PS_OK);
+    CU_ASSERT_PTR_NULL(u);
+    CU_ASSERT_EQUAL(ps_redis_sink_prepare(s, "redis://127.0.0.1:1", &next, &u, err, sizeof(err)),
+                    PS_OK);
+    CU_ASSERT_PTR_NOT_NULL(u);
+    ps_redis_sink_commit(s, u);
+    CU_ASSERT_EQUAL(ps_redis_sink_prepare(s, "redis://127.0.0.1:1", &next, &u, err, sizeof(err)),
+                    PS_OK);
+    CU_ASSERT_PTR_NULL(u); /* the committed settings are the running ones now */
+    ps_redis_sink_close(s, 0);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -309,6 +458,8 @@ int main(void)
     CU_add_test(su, "output add errors", test_output_add_errors);
     CU_add_test(su, "offline spool", test_offline_spool);
     CU_add_test(su, "queue full", test_queue_full);
+    CU_add_test(su, "sync unreachable", test_sync_unreachable);
+    CU_add_test(su, "reconfigure", test_reconfigure);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned fails = CU_get_number_of_failures();

@@ -357,6 +357,8 @@ static void test_stats(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"kernel_drops\":7,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"name\":\"eth2\",\"up\":false"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"over_mtu\":3"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(buf, "\"decode\":{\"ipv4_len_zero_frame\":0,\"ipv6_len_zero_frame\":0}"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"docker.version\":"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"aggregates_evicted\":0,\"format_errors\":0,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"flows\":{\"active\":"));
