@@ -165,20 +165,25 @@ static void test_reload(void)
                                 "trust = { docker = [\"198.18.0.0/15\"]; mode = \"info\"; };\n"
                                 "output = { paths = [\"-\", \"/tmp/x.json\"]; };\n"
                                 "capture = { snaplen = 1500; };\n"
-                                "redis = { channel = \"other\"; };\n"
+                                "redis = { channel = \"other\"; queue_size = 64; "
+                                "command_timeout_ms = 300; };\n"
                                 "sensor = { name = \"s2\"; };\n"),
                     PS_OK);
     CU_ASSERT_EQUAL(ps_config_reload(&live, &next, on_change, &log), 3);
-    CU_ASSERT_EQUAL(log.n, 9);
+    CU_ASSERT_EQUAL(log.n, 11);
     for (int i = 0; i < log.n; i++) {
         bool want = strcmp(log.keys[i], "flow.max_flows") != 0 &&
                     strcmp(log.keys[i], "capture.snaplen") != 0 &&
-                    strcmp(log.keys[i], "redis.channel") != 0;
+                    strcmp(log.keys[i], "redis.queue_size") != 0;
         CU_ASSERT_EQUAL(log.applied[i], want);
     }
     CU_ASSERT_EQUAL(live.flow.max_flows, 1000); /* table size: needs a restart */
     CU_ASSERT_EQUAL(live.snaplen, 262144);
-    CU_ASSERT_STRING_EQUAL(live.redis.channel, "portside:alerts");
+    CU_ASSERT_EQUAL(live.redis.queue_size, 4096); /* the queue: needs a restart */
+    /* Redis names, credentials, TLS files and timeouts apply live (the sink
+     * checks them first: main.c, reload()). */
+    CU_ASSERT_STRING_EQUAL(live.redis.channel, "other");
+    CU_ASSERT_EQUAL(live.redis.command_timeout_ms, 300);
     CU_ASSERT_EQUAL(live.window_s, 120);
     CU_ASSERT_EQUAL(live.scan.horizontal_hosts, 7);
     CU_ASSERT_EQUAL(live.trust_docker.count, 1);
@@ -409,17 +414,17 @@ static void test_output_reopen(void)
     CU_ASSERT_EQUAL(ps_output_flush(o), PS_OK);
     CU_ASSERT_EQUAL(rename(a, rotated), 0);
     const char *same[] = {a};
-    CU_ASSERT_EQUAL(ps_output_reopen(o, same, 1, err, sizeof(err)), PS_OK);
+    CU_ASSERT_EQUAL(ps_output_reopen(o, same, 1, NULL, err, sizeof(err)), PS_OK);
     ps_output_write(o, "{\"n\":2}", 7);
     CU_ASSERT_EQUAL(ps_output_flush(o), PS_OK);
     CU_ASSERT_EQUAL(file_lines(rotated), 1);
     CU_ASSERT_EQUAL(file_lines(a), 1);
     /* A failure changes nothing: records keep going to the running outputs. */
     const char *with_bad[] = {b, bad};
-    CU_ASSERT_EQUAL(ps_output_reopen(o, with_bad, 2, err, sizeof(err)), PS_ERR_IO);
+    CU_ASSERT_EQUAL(ps_output_reopen(o, with_bad, 2, NULL, err, sizeof(err)), PS_ERR_IO);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot open output"));
     const char *redis[] = {a, "redis://127.0.0.1:6379"};
-    CU_ASSERT_EQUAL(ps_output_reopen(o, redis, 2, err, sizeof(err)), PS_ERR_CONFIG);
+    CU_ASSERT_EQUAL(ps_output_reopen(o, redis, 2, NULL, err, sizeof(err)), PS_ERR_CONFIG);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "restart"));
     ps_output_write(o, "{\"n\":3}", 7);
     CU_ASSERT_EQUAL(ps_output_flush(o), PS_OK);
@@ -427,7 +432,7 @@ static void test_output_reopen(void)
     CU_ASSERT_EQUAL(file_lines(b), 0); /* opened, then closed again: created but empty */
     /* A changed list: a new file, the old one closed. */
     const char *two[] = {b};
-    CU_ASSERT_EQUAL(ps_output_reopen(o, two, 1, err, sizeof(err)), PS_OK);
+    CU_ASSERT_EQUAL(ps_output_reopen(o, two, 1, NULL, err, sizeof(err)), PS_OK);
     CU_ASSERT_EQUAL(ps_output_count(o), 1);
     ps_output_write(o, "{\"n\":4}", 7);
     CU_ASSERT_EQUAL(ps_output_close(o, 0), PS_OK);
@@ -441,9 +446,9 @@ static void test_output_reopen(void)
         snprintf(paths[i], sizeof(paths[i]), "%s/m%d.jsonl", tmpdir, i);
         many[i] = paths[i];
     }
-    CU_ASSERT_EQUAL(ps_output_reopen(o, many, 8, err, sizeof(err)), PS_OK);
+    CU_ASSERT_EQUAL(ps_output_reopen(o, many, 8, NULL, err, sizeof(err)), PS_OK);
     CU_ASSERT_EQUAL(ps_output_count(o), 8);
-    CU_ASSERT_EQUAL(ps_output_reopen(o, many, 9, err, sizeof(err)), PS_ERR_CAP);
+    CU_ASSERT_EQUAL(ps_output_reopen(o, many, 9, NULL, err, sizeof(err)), PS_ERR_CAP);
     CU_ASSERT_EQUAL(ps_output_count(o), 8);
     CU_ASSERT_EQUAL(ps_output_close(o, 0), PS_OK);
 }
