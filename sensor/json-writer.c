@@ -70,6 +70,8 @@ static inline void putc1(ps_jw *w, char c)
 }
 
 #define ONES UINT64_C(0x0101010101010101)
+
+#ifndef __SSE2__
 #define HIGH UINT64_C(0x8080808080808080)
 
 /* Nonzero when one of the 8 bytes of x is not ascii_plain() (a control,
@@ -82,6 +84,7 @@ static inline uint64_t swar_special(uint64_t x)
                  ((x ^ (ONES * 0x7F)) - ONES);
     return ((t & ~x) | x) & HIGH;
 }
+#endif
 
 static inline uint64_t load64(const uint8_t *p)
 {
@@ -108,30 +111,55 @@ static size_t copy_plain_bytes(char *d, const uint8_t *s, size_t n)
     return i;
 }
 
-/* copy_plain() for n < 16: the bytes are checked as one 64-bit word (two
- * overlapping loads cover 4..15 bytes) and copied with as many stores. */
-static size_t copy_plain_short(char *d, const uint8_t *s, size_t n)
+#ifdef __SSE2__
+/* Bit i set when byte i of v is not ascii_plain(). Signed compare: bytes
+ * >= 0x80 are negative, so "< 0x20" also catches every non-ASCII byte. */
+static inline unsigned special_mask(__m128i v)
 {
+    __m128i low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+    __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i bslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(low, quote), _mm_or_si128(bslash, del)));
+}
+#endif
+
+/* True when the 16 bytes of lo and hi are all ascii_plain(). */
+static inline bool plain_words(uint64_t lo, uint64_t hi)
+{
+#ifdef __SSE2__
+    return special_mask(_mm_set_epi64x((long long)hi, (long long)lo)) == 0;
+#else
+    return (swar_special(lo) | swar_special(hi)) == 0;
+#endif
+}
+
+/* copy_plain() for n < 16: the bytes are gathered into two 64-bit words
+ * (overlapping loads for 4..15 bytes, the unused part filled with a plain
+ * byte), checked at once and copied with as many stores. */
+static inline size_t copy_plain_short(char *d, const uint8_t *s, size_t n)
+{
+    const uint64_t pad = ONES * 'a';
+
     if (n >= 8) {
         uint64_t a = load64(s), b = load64(s + n - 8);
-        if ((swar_special(a) | swar_special(b)) == 0) {
+        if (plain_words(a, b)) {
             memcpy(d, &a, 8);
             memcpy(d + n - 8, &b, 8);
             return n;
         }
     } else if (n >= 4) {
         uint32_t a = load32(s), b = load32(s + n - 4);
-        if (swar_special((uint64_t)a << 32 | b) == 0) {
+        if (plain_words((uint64_t)b << 32 | a, pad)) {
             memcpy(d, &a, 4);
             memcpy(d + n - 4, &b, 4);
             return n;
         }
     } else if (n > 0) {
-        /* s[0], s[n/2], s[n-1] cover 1..3 bytes; the rest of the word is
-         * filled with a plain byte. */
-        uint64_t x = (ONES * 'a') << 24 | (uint64_t)s[0] | (uint64_t)s[n >> 1] << 8 |
-                     (uint64_t)s[n - 1] << 16;
-        if (swar_special(x) == 0) {
+        /* s[0], s[n/2] and s[n-1] cover 1..3 bytes. */
+        uint64_t x = pad << 24 | (uint64_t)s[n - 1] << 16 | (uint64_t)s[n >> 1] << 8 | s[0];
+        if (plain_words(x, pad)) {
             d[0] = (char)s[0];
             d[n >> 1] = (char)s[n >> 1];
             d[n - 1] = (char)s[n - 1];
@@ -151,19 +179,13 @@ static inline size_t copy_plain(char *d, const uint8_t *s, size_t n)
     if (n < 16)
         return copy_plain_short(d, s, n);
 #ifdef __SSE2__
-    /* Signed compare: bytes >= 0x80 are negative, so "< 0x20" also
-     * catches every non-ASCII byte. */
-    const __m128i low = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"');
-    const __m128i bslash = _mm_set1_epi8('\\'), del = _mm_set1_epi8(0x7F);
     size_t i = 0;
     for (;;) {
         /* The last step re-reads up to 15 checked bytes to stay inside s. */
         size_t at = i + 16 <= n ? i : n - 16;
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + at));
         _mm_storeu_si128((__m128i *)(void *)(d + at), v);
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, low), _mm_cmpeq_epi8(v, quote)),
-                                   _mm_or_si128(_mm_cmpeq_epi8(v, bslash), _mm_cmpeq_epi8(v, del)));
-        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        unsigned m = special_mask(v);
         if (m != 0)
             return at + (size_t)__builtin_ctz(m);
         i = at + 16;
@@ -609,16 +631,12 @@ static inline void put2(char *out, unsigned v)
     memcpy(out, digits2 + 2 * v, 2);
 }
 
-/* Writes t as RFC 3339 UTC with microseconds into out (TIME_TEXT_MAX
- * bytes, not terminated); returns the length (27 up to year 9999). The
- * civil date is H. Hinnant's days_from_civil inverse (proleptic Gregorian,
- * as gmtime), with no locking or time-zone lookup. */
-static size_t time_text(char *out, ps_time_us t)
+/* Writes day `days` since 1970-01-01 as YYYY-MM-DD (more year digits after
+ * 9999) into out; returns the length. H. Hinnant's civil_from_days
+ * (proleptic Gregorian, as gmtime), with no locking or time-zone lookup. */
+static size_t date_text(char *out, uint64_t days)
 {
-    uint64_t secs = t / PS_USEC_PER_SEC;
-    unsigned us = (unsigned)(t % PS_USEC_PER_SEC);
-    unsigned sod = (unsigned)(secs % 86400);
-    uint64_t z = secs / 86400 + 719468; /* days since 0000-03-01 */
+    uint64_t z = days + 719468; /* days since 0000-03-01 */
     uint64_t era = z / 146097;
     unsigned doe = (unsigned)(z - era * 146097);
     unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -642,18 +660,43 @@ static size_t time_text(char *out, ps_time_us t)
     put2(out + n + 1, mon);
     out[n + 3] = '-';
     put2(out + n + 4, day);
-    out[n + 6] = 'T';
-    put2(out + n + 7, sod / 3600);
-    out[n + 9] = ':';
-    put2(out + n + 10, sod / 60 % 60);
-    out[n + 12] = ':';
-    put2(out + n + 13, sod % 60);
-    out[n + 15] = '.';
-    put2(out + n + 16, us / 10000);
-    put2(out + n + 18, us / 100 % 100);
-    put2(out + n + 20, us % 100);
-    out[n + 22] = 'Z';
-    return n + 23;
+    return n + 6;
+}
+
+/* The last date date_text() wrote, per thread: a record's timestamps, and
+ * those of a run, mostly fall on one day. */
+static _Thread_local struct {
+    uint64_t days; /* UINT64_MAX: none (no ps_time_us is that many days) */
+    size_t len;
+    char text[16];
+} last_date = {UINT64_MAX, 0, {0}};
+
+/* Writes t as RFC 3339 UTC with microseconds into out (TIME_TEXT_MAX
+ * bytes, not terminated); returns the length (27 up to year 9999). */
+static size_t time_text(char *out, ps_time_us t)
+{
+    uint64_t secs = t / PS_USEC_PER_SEC, days = secs / 86400;
+    unsigned us = (unsigned)(t % PS_USEC_PER_SEC);
+    unsigned sod = (unsigned)(secs - days * 86400);
+
+    if (last_date.days != days) {
+        last_date.len = date_text(last_date.text, days);
+        last_date.days = days;
+    }
+    size_t n = last_date.len;
+    memcpy(out, last_date.text, sizeof(last_date.text));
+    out[n] = 'T';
+    put2(out + n + 1, sod / 3600);
+    out[n + 3] = ':';
+    put2(out + n + 4, sod / 60 % 60);
+    out[n + 6] = ':';
+    put2(out + n + 7, sod % 60);
+    out[n + 9] = '.';
+    put2(out + n + 10, us / 10000);
+    put2(out + n + 12, us / 100 % 100);
+    put2(out + n + 14, us % 100);
+    out[n + 16] = 'Z';
+    return n + 17;
 }
 
 void ps_jw_ktime(ps_jw *w, ps_jw_key k, ps_time_us t)
