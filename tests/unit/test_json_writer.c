@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <CUnit/Basic.h>
 
@@ -448,6 +449,40 @@ static void test_format_time(void)
     }
 }
 
+/* Over the whole ps_time_us range (years past 9999 included) the text is
+ * what gmtime_r() gives, as the writer used to call it; times alternate
+ * between days so the per-thread date cache is crossed both ways. */
+static void test_format_time_gmtime(void)
+{
+    char out[40], want[64];
+    uint64_t x = 0xD1B54A32D192ED03ULL;
+    unsigned fails = 0;
+    static const uint64_t edge[] = {0,
+                                    UINT64_MAX,
+                                    253402300799999999ULL, /* 9999-12-31T23:59:59.999999 */
+                                    253402300800000000ULL, /* 10000-01-01 */
+                                    86399999999ULL,
+                                    86400000000ULL};
+
+    for (size_t i = 0; i < PS_ARRAY_LEN(edge) + 20000; i++) {
+        uint64_t t = edge[i % PS_ARRAY_LEN(edge)];
+        if (i >= PS_ARRAY_LEN(edge)) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            t = i % 2 ? x : x >> (i % 23);
+        }
+        time_t secs = (time_t)(t / 1000000);
+        struct tm tm;
+        CU_ASSERT_FATAL(gmtime_r(&secs, &tm) != NULL);
+        snprintf(want, sizeof(want), "%04lld-%02d-%02dT%02d:%02d:%02d.%06uZ",
+                 (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec, (unsigned)(t % 1000000));
+        ps_format_time(t, out, sizeof(out));
+        if (strcmp(out, want) != 0 && fails++ < 3)
+            printf("\n%s != %s\n", out, want);
+    }
+    CU_ASSERT_EQUAL(fails, 0);
+}
+
 /* A large document with every byte value in keys and strings is accepted
  * by Python's json module (an independent, widely used parser). */
 static void test_python_parses(void)
@@ -667,6 +702,7 @@ int main(void)
     CU_add_test(s, "misuse", test_misuse);
     CU_add_test(s, "numbers", test_numbers);
     CU_add_test(s, "format time", test_format_time);
+    CU_add_test(s, "format time = gmtime_r", test_format_time_gmtime);
     CU_add_test(s, "python parses", test_python_parses);
     CU_add_test(s, "fast path exact text", test_fast_path_exact);
     CU_add_test(s, "key literals", test_key_literals);
