@@ -11,7 +11,9 @@ typedef struct ps_slab {
     uint32_t in_use, peak, allocated;
     void *free_list;
     void **chunks;
+    uint32_t *chunk_objs; /* objects in each chunk (huge chunks are unmapped by size) */
     uint32_t nchunks, chunks_cap;
+    bool huge; /* chunks of 2 MiB huge pages (see mem.h) */
 } ps_slab;
 
 /* Prepares a pool of at most max_objs objects of obj_size bytes. Memory is

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "flow.h"
+#include "mem.h"
 #include "mix.h"
 #include "reassembly.h"
 
@@ -58,6 +59,7 @@ struct ps_flow_table {
     ps_reasm *ra;
     ps_flow *cur; /* flow being processed: never evicted to reclaim memory */
     ps_mix_key key;
+    bool flows_huge; /* flows from ps_mem_huge_alloc() */
     uint64_t next_id;
     ps_time_us now;
 };
@@ -446,6 +448,14 @@ static uint32_t pow2_at_least(uint32_t n)
     return p;
 }
 
+static void free_flows(ps_flow_table *t)
+{
+    if (t->flows_huge)
+        ps_mem_huge_free(t->flows, (size_t)t->cfg.max_flows * sizeof(ps_flow));
+    else
+        free(t->flows);
+}
+
 ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callbacks *cb)
 {
     ps_flow_config def;
@@ -477,7 +487,12 @@ ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callba
     t->cfg = c;
     if (cb != NULL)
         t->cb = *cb;
-    t->flows = calloc(c.max_flows, sizeof(ps_flow));
+    /* Flows are used from the bottom up (untouched): huge pages make that
+     * one page fault per 2 MiB. */
+    t->flows = ps_mem_huge_alloc((size_t)c.max_flows * sizeof(ps_flow));
+    t->flows_huge = t->flows != NULL;
+    if (!t->flows)
+        t->flows = calloc(c.max_flows, sizeof(ps_flow));
     t->slots = calloc(nslots, sizeof(flow_slot));
     /* calloc, not aligned_alloc + memset: untouched pages stay unmapped. */
     t->syn_mem = calloc((size_t)syn_sets * 2 + 2, sizeof(syn_ent)); /* + a line to align */
@@ -488,7 +503,7 @@ ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callba
         ps_reasm_free(t->ra);
         free(t->syn_mem);
         free(t->slots);
-        free(t->flows);
+        free_flows(t);
         free(t);
         return NULL;
     }
@@ -514,7 +529,7 @@ void ps_flow_table_free(ps_flow_table *t)
     ps_reasm_free(t->ra);
     free(t->syn_mem);
     free(t->slots);
-    free(t->flows);
+    free_flows(t);
     free(t);
 }
 
