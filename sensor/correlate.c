@@ -13,6 +13,8 @@ struct ps_correlator {
     const ps_config *cfg;
     ps_output *out;
     ps_slab slab;
+    ps_slab events; /* aggregates' `last` while a record is due */
+    ps_event spare; /* `last` when `events` is at its cap: written at once */
     ps_aggregate **buckets;
     uint32_t nbuckets;             /* power of two */
     ps_aggregate *oldest, *newest; /* creation order = window-end order */
@@ -77,6 +79,7 @@ ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out)
     c->max_urls = PS_MIN(cfg->max_urls, (uint32_t)PS_AGG_MAX_URLS);
     ps_slab_init(&c->slab, sizeof(ps_aggregate) + (size_t)c->max_urls * PS_AGG_URL_MAX,
                  cfg->max_aggregates);
+    ps_slab_init(&c->events, sizeof(ps_event), cfg->max_aggregates);
     return c;
 }
 
@@ -121,6 +124,13 @@ static ps_rule_count *rule_count(ps_correlator *c, const ps_rule *r)
     return rc;
 }
 
+static void drop_last(ps_correlator *c, ps_aggregate *a)
+{
+    if (a->last != NULL && a->last != &c->spare)
+        ps_slab_free(&c->events, a->last);
+    a->last = NULL;
+}
+
 static void emit(ps_correlator *c, ps_aggregate *a, int phase, ps_time_us now)
 {
     char id[37];
@@ -133,6 +143,7 @@ static void emit(ps_correlator *c, ps_aggregate *a, int phase, ps_time_us now)
     }
     ps_output_write(c->out, c->line, (size_t)n);
     c->stats.records++;
+    drop_last(c, a);
     ps_rule_count *rc = rule_count(c, a->rule);
     if (rc)
         rc->records++;
@@ -161,6 +172,7 @@ static void close_agg(ps_correlator *c, ps_aggregate *a, ps_time_us now)
 {
     if (a->dirty)
         emit(c, a, PS_PHASE_FINAL, now);
+    drop_last(c, a);
     unlink_agg(c, a);
     c->stats.aggregates_open--;
     ps_slab_free(&c->slab, a);
@@ -184,17 +196,14 @@ static void add_url(ps_correlator *c, ps_aggregate *a, const char *url)
     a->nurls++;
 }
 
-/* A new aggregate with every field zero except `last`, which the caller
- * overwrites at once, and the URL slots, read only below nurls: zeroing
- * those 6 KiB for every new aggregate cost more than the rest of submit. */
+/* A new aggregate with every field zero except the URL slots, read only
+ * below nurls: zeroing those for every new aggregate cost more than the
+ * rest of submit. */
 static ps_aggregate *agg_alloc(ps_correlator *c)
 {
     ps_aggregate *a = ps_slab_alloc_raw(&c->slab);
-    if (a) {
-        size_t lo = offsetof(ps_aggregate, last), hi = lo + sizeof(a->last);
-        memset(a, 0, lo);
-        memset((char *)a + hi, 0, sizeof(*a) - hi);
-    }
+    if (a)
+        memset(a, 0, sizeof(*a));
     return a;
 }
 
@@ -307,7 +316,9 @@ void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
         a->first_seen = ev->ts;
     if (ev->ts > a->last_seen)
         a->last_seen = ev->ts;
-    a->last = *ev;
+    if (a->last == NULL && (a->last = ps_slab_alloc_raw(&c->events)) == NULL)
+        a->last = &c->spare; /* no room to hold it: the record goes out now */
+    *a->last = *ev;
     if (ev->objects >= 0)
         a->objects = ev->objects;
     a->http_anomalies |= ev->http_anomalies;
@@ -322,8 +333,10 @@ void ps_correlator_submit(ps_correlator *c, const ps_event *ev)
     if (fresh)
         emit(c, a, PS_PHASE_FIRST, now);
     else if (a->outcome > before || a->campaign.stages != stages_before ||
-             now >= a->last_emit + interval)
+             now >= a->last_emit + interval || a->last == &c->spare)
         emit(c, a, PS_PHASE_UPDATE, now);
+    if (a->last == &c->spare) /* not written (format error): the spare is not kept */
+        a->last = NULL;
 }
 
 static void drain_scans(ps_correlator *c);
@@ -360,6 +373,7 @@ void ps_correlator_free(ps_correlator *c, ps_time_us now)
         return;
     ps_correlator_flush(c, now);
     ps_slab_destroy(&c->slab);
+    ps_slab_destroy(&c->events);
     ps_campaigns_free(c->campaigns);
     ps_scan_free(c->scan);
     ps_baseline_free(c->baseline);

@@ -138,9 +138,9 @@ static void etcd_object(ps_jw *w, const ps_aggregate *a, const ps_event *e)
 
 void ps_record_api_objects(ps_jw *w, const ps_aggregate *a)
 {
-    const ps_event *e = &a->last;
+    const ps_event *e = a->last;
     const char *app = a->rule->app;
-    if (e->kind != PS_EV_API_CALL)
+    if (e == NULL || e->kind != PS_EV_API_CALL)
         return;
     if (e->client_tool[0]) {
         ps_jw_kobj_begin(w, PS_JW_KEY("client"));

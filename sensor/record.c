@@ -81,7 +81,9 @@ int ps_record_format(const ps_aggregate *a, const ps_config *cfg, int phase, ps_
                      const char *id, char *buf, size_t cap)
 {
     ps_jw w;
-    const ps_event *e = &a->last;
+    const ps_event *e = a->last;
+    if (e == NULL)
+        return PS_ERR_STATE; /* records are written only while the aggregate holds its call */
     ps_jw_init(&w, buf, cap);
     ps_jw_obj_begin(&w, NULL);
     ps_jw_ku64(&w, PS_JW_KEY("schema_version"), PS_SCHEMA_VERSION);

@@ -244,8 +244,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         a->nurls = (uint32_t)(u8(&r) % (PS_AGG_MAX_URLS + 1));
         for (uint32_t i = 0; i < a->nurls; i++)
             str(&r, a->urls + (size_t)i * PS_AGG_URL_MAX, PS_AGG_URL_MAX);
-        event(&r, &a->last);
-        a->last.rule = a->rule;
+        static ps_event last;
+        a->last = &last;
+        event(&r, a->last);
+        a->last->rule = a->rule;
         int phase = (int)(u8(&r) % 5) - 1; /* out of range too */
         ps_time_us now = un(&r, 8);
         int n = ps_record_format(a, &cfg, phase, now, id, big, BIG);

@@ -343,9 +343,11 @@ static void test_record_bound(void)
         a->nurls = PS_AGG_MAX_URLS;
         for (uint32_t i = 0; i < a->nurls; i++)
             fill_ctl(a->urls + (size_t)i * PS_AGG_URL_MAX, PS_AGG_URL_MAX);
-        event_worst(&a->last);
-        a->last.kind = strcmp(rules[k].app, "tls") == 0 ? PS_EV_TLS : PS_EV_API_CALL;
-        a->last.rule = a->rule;
+        static ps_event last;
+        a->last = &last;
+        event_worst(a->last);
+        a->last->kind = strcmp(rules[k].app, "tls") == 0 ? PS_EV_TLS : PS_EV_API_CALL;
+        a->last->rule = a->rule;
         int n = ps_record_format(a, &cfg, PS_PHASE_UPDATE, UINT64_MAX / 2, id, buf, PS_RECORD_MAX);
         CU_ASSERT_FATAL(n > 0);
         CU_ASSERT((size_t)n < PS_RECORD_MAX);
