@@ -861,7 +861,7 @@ static bool sync_step(ps_redis_sink *s, uint64_t now)
     bool ok = true;
     pthread_mutex_lock(&s->mu);
     set_sync *y = &s->sync;
-    if (y->state == SY_WANTED) {
+    if (y->state == SY_WANTED && s->inf_count + 2 <= MAX_INFLIGHT) {
         size_t kl = strlen(y->mark_key);
         if (y->set_mark) {
             const char *argv[4] = {"SET", y->mark_key, y->mark_value, "NX"};
