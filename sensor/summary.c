@@ -205,6 +205,9 @@ int ps_stats_format(const ps_stats_source *s, char *buf, size_t cap)
         ps_jw_u64(&j, "dropped", rs.dropped);
         ps_jw_u64(&j, "spool_pending", rs.spool_pending);
         ps_jw_u64(&j, "reconnects", rs.reconnects);
+        ps_jw_u64(&j, "reconfigures", rs.reconfigures);
+        ps_jw_u64(&j, "state_sent", rs.state_sent);
+        ps_jw_u64(&j, "state_dropped", rs.state_dropped);
         ps_jw_obj_end(&j);
     }
     ps_jw_obj_end(&j);
