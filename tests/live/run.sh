@@ -199,6 +199,11 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
     ip netns exec $A redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$tmp" --logfile "$tmp/redis.log" &
     pids+=($!)
+    # Ready before portside starts: an early "cannot connect" would fail the error-log check.
+    for _ in $(seq 100); do
+        ip netns exec $A redis-cli -p $redis_port ping 2>/dev/null | grep -q PONG && break
+        sleep 0.1
+    done
 fi
 conf() { # conf WINDOW_S
     cat tests/golden/golden.conf
