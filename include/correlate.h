@@ -10,6 +10,16 @@
 
 #define PS_AGG_URL_MAX  256
 #define PS_AGG_MAX_URLS 64 /* the cap of detection.max_urls (config.c) */
+/* URL bytes an aggregate keeps per max_urls (at least PS_AGG_URL_MAX in
+ * all): the list is packed, and most API paths are short. */
+#define PS_AGG_URL_AVG 64
+
+/* Bytes of an aggregate's packed URL list for max_urls. */
+static inline size_t ps_agg_url_bytes(uint32_t max_urls)
+{
+    size_t n = (size_t)max_urls * PS_AGG_URL_AVG;
+    return n < PS_AGG_URL_MAX ? PS_AGG_URL_MAX : n;
+}
 
 /* Phase of a record within its aggregate. */
 enum ps_record_phase { PS_PHASE_FIRST = 0, PS_PHASE_UPDATE, PS_PHASE_FINAL };
@@ -35,12 +45,13 @@ typedef struct ps_aggregate {
     ps_campaign_info campaign; /* the source's campaign as of the latest call */
     bool trusted;              /* client in a trusted network (trust.mode "info") */
     int8_t new_client;         /* 1 outside the learned baseline, 0 inside, -1 unknown */
-    uint32_t nurls;
-    bool urls_overflow;
+    uint32_t nurls;            /* URLs in urls */
+    uint32_t url_used;         /* bytes of urls in use */
+    bool urls_overflow;        /* a distinct URL was not kept (count or bytes) */
     /* Private: table links. */
     struct ps_aggregate *hnext, *older, *newer;
     uint32_t hash;
-    char urls[]; /* max_urls slots of PS_AGG_URL_MAX bytes */
+    char urls[]; /* nurls NUL-terminated URLs back to back, ps_agg_url_bytes(max_urls) */
 } ps_aggregate;
 
 typedef struct ps_rule_count {

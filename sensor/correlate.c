@@ -23,8 +23,9 @@ struct ps_correlator {
     ps_baseline *baseline;
     ps_time_us last_scan_tick;
     ps_correlator_stats stats;
-    uint32_t max_urls; /* cfg->max_urls within the PS_RECORD_MAX bound */
-    char *line;        /* PS_RECORD_MAX bytes: every record fits */
+    uint32_t max_urls;  /* cfg->max_urls within the PS_RECORD_MAX bound */
+    uint32_t url_bytes; /* an aggregate's packed URL list */
+    char *line;         /* PS_RECORD_MAX bytes: every record fits */
 };
 
 const char *ps_outcome_name(int outcome)
@@ -77,8 +78,8 @@ ps_correlator *ps_correlator_new(const ps_config *cfg, ps_output *out)
         return NULL;
     }
     c->max_urls = PS_MIN(cfg->max_urls, (uint32_t)PS_AGG_MAX_URLS);
-    ps_slab_init(&c->slab, sizeof(ps_aggregate) + (size_t)c->max_urls * PS_AGG_URL_MAX,
-                 cfg->max_aggregates);
+    c->url_bytes = (uint32_t)ps_agg_url_bytes(c->max_urls);
+    ps_slab_init(&c->slab, sizeof(ps_aggregate) + c->url_bytes, cfg->max_aggregates);
     ps_slab_init(&c->events, sizeof(ps_event), cfg->max_aggregates);
     return c;
 }
@@ -181,18 +182,21 @@ static void close_agg(ps_correlator *c, ps_aggregate *a, ps_time_us now)
 static void add_url(ps_correlator *c, ps_aggregate *a, const char *url)
 {
     size_t n = strnlen(url, PS_AGG_URL_MAX - 1);
+    const char *u = a->urls;
     for (uint32_t i = 0; i < a->nurls; i++) {
-        const char *u = a->urls + (size_t)i * PS_AGG_URL_MAX;
-        if (strncmp(u, url, n) == 0 && u[n] == '\0')
+        size_t ul = strlen(u);
+        if (ul == n && memcmp(u, url, n) == 0)
             return;
+        u += ul + 1;
     }
-    if (a->nurls >= c->max_urls) {
+    if (a->nurls >= c->max_urls || a->url_used + n + 1 > c->url_bytes) {
         a->urls_overflow = true;
         return;
     }
-    char *slot = a->urls + (size_t)a->nurls * PS_AGG_URL_MAX;
+    char *slot = a->urls + a->url_used;
     memcpy(slot, url, n);
     slot[n] = '\0';
+    a->url_used += (uint32_t)n + 1;
     a->nurls++;
 }
 

@@ -130,8 +130,12 @@ int ps_record_format(const ps_aggregate *a, const ps_config *cfg, int phase, ps_
             ps_jw_u64(&w, ps_outcome_name(o), a->outcomes[o]);
     ps_jw_obj_end(&w);
     ps_jw_karr_begin(&w, PS_JW_KEY("urls"));
-    for (uint32_t i = 0; i < a->nurls; i++)
-        ps_jw_str(&w, NULL, a->urls + (size_t)i * PS_AGG_URL_MAX);
+    const char *u = a->urls;
+    for (uint32_t i = 0; i < a->nurls; i++) {
+        size_t ul = strlen(u);
+        ps_jw_strn(&w, NULL, (const uint8_t *)u, ul);
+        u += ul + 1;
+    }
     ps_jw_arr_end(&w);
     if (a->urls_overflow)
         ps_jw_kbool(&w, PS_JW_KEY("urls_truncated"), true);

@@ -242,8 +242,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         a->new_client = (int8_t)((f >> 1) % 3) - 1;
         a->urls_overflow = (f & 8) != 0;
         a->nurls = (uint32_t)(u8(&r) % (PS_AGG_MAX_URLS + 1));
-        for (uint32_t i = 0; i < a->nurls; i++)
-            str(&r, a->urls + (size_t)i * PS_AGG_URL_MAX, PS_AGG_URL_MAX);
+        char *u = a->urls; /* packed, as the correlator keeps them */
+        for (uint32_t i = 0; i < a->nurls; i++) {
+            str(&r, u, PS_AGG_URL_MAX);
+            u += strlen(u) + 1;
+        }
+        a->url_used = (uint32_t)(u - a->urls);
         static ps_event last;
         a->last = &last;
         event(&r, a->last);

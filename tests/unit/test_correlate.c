@@ -236,6 +236,32 @@ static void test_url_cap(void)
     CU_ASSERT_FALSE(has(f.lines[0], "urls_truncated"));
 }
 
+/* The packed URL list holds max_urls * PS_AGG_URL_AVG bytes (here 8 * 64):
+ * two 255-byte URLs fill it exactly (N), a third of 2 bytes is one too many
+ * (N+1) and sets urls_truncated. */
+static void test_url_bytes(void)
+{
+    fixture f;
+    fx_open(&f, 64, 8);
+    CU_ASSERT_EQUAL_FATAL(ps_agg_url_bytes(8), 512u);
+    char u1[256], u2[256];
+    memset(u1, 'a', 255);
+    memset(u2, 'b', 255);
+    u1[0] = u2[0] = '/';
+    u1[255] = u2[255] = '\0';
+    const char *urls[] = {u1, u2, u1, "/c"};
+    for (int i = 0; i < 4; i++) {
+        ps_event e = ev_make(&rule_a, 1, SEC(50 + i), PS_OUTCOME_SUCCEEDED, urls[i]);
+        ps_correlator_submit(f.c, &e);
+    }
+    fx_close(&f, SEC(60));
+    CU_ASSERT_EQUAL_FATAL(f.nlines, 2);
+    char want[600];
+    snprintf(want, sizeof(want), "\"urls\":[\"%s\",\"%s\"],\"urls_truncated\":true", u1, u2);
+    CU_ASSERT(has(f.lines[1], want));
+    CU_ASSERT(has(f.lines[1], "\"count\":4"));
+}
+
 /* Bytes that are not UTF-8 in a URL come out as \xNN, so lines stay valid. */
 static void test_invalid_utf8(void)
 {
@@ -340,6 +366,7 @@ static void test_record_bound(void)
         a->http_anomalies = 0xffffffffu;
         a->new_client = 1;
         a->urls_overflow = true;
+        /* 64 URLs of 255 bytes, packed: more than the correlator keeps, so a bound. */
         a->nurls = PS_AGG_MAX_URLS;
         for (uint32_t i = 0; i < a->nurls; i++)
             fill_ctl(a->urls + (size_t)i * PS_AGG_URL_MAX, PS_AGG_URL_MAX);
@@ -412,8 +439,10 @@ static void test_long_records(void)
             longest = (size_t)(nl - p);
         lines++;
     }
-    CU_ASSERT_EQUAL(lines, 2);         /* first and final */
-    CU_ASSERT(longest > 64 * 255 * 5); /* 64 URLs of 255 bytes, each byte 5+ chars */
+    CU_ASSERT_EQUAL(lines, 2); /* first and final */
+    /* The URL list keeps 16 of the 255-byte URLs (64 * PS_AGG_URL_AVG bytes), each
+     * byte 5+ characters: well over the old 16 KiB buffer. */
+    CU_ASSERT(longest > 16 * 255 * 5 && longest > 16384);
     CU_ASSERT(jc_utf8_valid((const uint8_t *)b, len));
     free(b);
     ps_output_free(f.out);
@@ -429,6 +458,7 @@ int main(void)
     CU_add_test(s, "aggregate keys and late answers", test_keys_and_late);
     CU_add_test(s, "aggregate cap N and N+1", test_aggregate_cap);
     CU_add_test(s, "url cap N and N+1", test_url_cap);
+    CU_add_test(s, "url bytes N and N+1", test_url_bytes);
     CU_add_test(s, "invalid UTF-8", test_invalid_utf8);
     CU_add_test(s, "longest records within PS_RECORD_MAX", test_record_bound);
     CU_add_test(s, "records over 16 KiB are written", test_long_records);
