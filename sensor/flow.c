@@ -51,6 +51,8 @@ struct ps_flow_table {
     ps_flow *free_list; /* linked through hnext */
     uint32_t untouched; /* flows[untouched..] never used: start-up touches no page */
     flow_slot *slots;   /* open addressing, linear probing, at most half full */
+    uint64_t *occ;      /* bit i: slots[i] in use. 1 bit a slot stays in cache where the
+                         * slots do not: a sweep's SYN finds its slot empty without a miss */
     uint32_t smask;
     syn_ent *syn;      /* syn_sets * 2 entries, 2-way set associative, line aligned */
     void *syn_mem;     /* allocation holding syn */
@@ -202,6 +204,12 @@ static void hash_insert(ps_flow_table *t, ps_flow *f)
         i = (i + 1) & t->smask;
     t->slots[i].hash = f->hash;
     t->slots[i].idx = (uint32_t)(f - t->flows) + 1;
+    t->occ[i >> 6] |= 1ULL << (i & 63);
+}
+
+static bool slot_used(const ps_flow_table *t, uint32_t i)
+{
+    return (t->occ[i >> 6] >> (i & 63)) & 1;
 }
 
 /* Removes f's slot; later slots of its run move back so that every entry
@@ -224,6 +232,7 @@ static void hash_remove(ps_flow_table *t, ps_flow *f)
         }
     }
     t->slots[i].idx = 0;
+    t->occ[i >> 6] &= ~(1ULL << (i & 63));
 }
 
 /* Ends `f`: flushes both directions, tells the owner, frees the slot. */
@@ -329,6 +338,8 @@ static ps_flow *flow_new(ps_flow_table *t, uint32_t hash, const ps_addr *cli, ui
 
 static ps_flow *flow_lookup(ps_flow_table *t, const ps_packet *p, uint32_t hash, int *dir)
 {
+    if (!slot_used(t, hash & t->smask))
+        return NULL; /* an empty home slot ends the run at once */
     for (uint32_t i = hash & t->smask; t->slots[i].idx != 0; i = (i + 1) & t->smask) {
         if (t->slots[i].hash != hash)
             continue;
@@ -494,14 +505,16 @@ ps_flow_table *ps_flow_table_new(const ps_flow_config *cfg, const ps_flow_callba
     if (!t->flows)
         t->flows = calloc(c.max_flows, sizeof(ps_flow));
     t->slots = calloc(nslots, sizeof(flow_slot));
+    t->occ = calloc(nslots / 64 + 1, sizeof(uint64_t));
     /* calloc, not aligned_alloc + memset: untouched pages stay unmapped. */
     t->syn_mem = calloc((size_t)syn_sets * 2 + 2, sizeof(syn_ent)); /* + a line to align */
     if (t->syn_mem != NULL)
         t->syn = (syn_ent *)(void *)((uintptr_t)((char *)t->syn_mem + 63) & ~(uintptr_t)63);
     t->ra = ps_reasm_new((size_t)nchunks, c.stream_ooo_cap, &t->cb, &t->st, reclaim, t);
-    if (t->flows == NULL || t->slots == NULL || t->syn == NULL || t->ra == NULL) {
+    if (t->flows == NULL || t->slots == NULL || t->occ == NULL || t->syn == NULL || t->ra == NULL) {
         ps_reasm_free(t->ra);
         free(t->syn_mem);
+        free(t->occ);
         free(t->slots);
         free_flows(t);
         free(t);
@@ -528,6 +541,7 @@ void ps_flow_table_free(ps_flow_table *t)
     ps_flow_flush(t, PS_FLOW_END_SHUTDOWN, t->now);
     ps_reasm_free(t->ra);
     free(t->syn_mem);
+    free(t->occ);
     free(t->slots);
     free_flows(t);
     free(t);
@@ -599,7 +613,8 @@ uint64_t ps_flow_hash(const ps_flow_table *t, const ps_packet *p)
 
 void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h)
 {
-    __builtin_prefetch(&t->slots[(uint32_t)h & t->smask]);
+    if (slot_used(t, (uint32_t)h & t->smask))
+        __builtin_prefetch(&t->slots[(uint32_t)h & t->smask]);
     if (p->tcp_flags & (PS_TCP_SYN | PS_TCP_RST))
         __builtin_prefetch(syn_set(t, h), 1);
 }
