@@ -27,9 +27,16 @@ ps_worker *ps_worker_new(const ps_config *cfg, ps_event_sink sink);
 /* Ends all flows (reporting pending requests) and frees the worker. */
 void ps_worker_free(ps_worker *w, ps_time_us now);
 
-/* Processes one captured frame. Never fails: bad input is counted. */
+/* Processes one captured frame. Never fails: bad input is counted. Small
+ * frames are copied and may wait for up to 7 later ones before they reach
+ * the flow table (in capture order); ps_worker_drain(), _tick() and
+ * _flush() finish them. */
 void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
                       uint32_t caplen, uint32_t wirelen);
+
+/* Finishes the frames ps_worker_packet() holds back. Call it before reading
+ * per-flow results or handing time to the correlator. */
+void ps_worker_drain(ps_worker *w);
 
 /* Advances time-driven work (idle flows, response timeouts) to `now`. */
 void ps_worker_tick(ps_worker *w, ps_time_us now);

@@ -132,6 +132,7 @@ static void on_packet(void *u, int linktype, ps_time_us ts, const uint8_t *data,
         r->now = ts;
     ps_worker_packet(r->w, linktype, ts, data, caplen, wirelen);
     if (r->now >= r->last_tick + PS_CORR_TICK_US) {
+        ps_worker_drain(r->w); /* the correlator's clock must not pass held packets */
         ps_correlator_tick(r->corr, r->now);
         r->last_tick = r->now;
     }
@@ -319,6 +320,7 @@ static void live_loop(run *r)
     while (!sig_stop) {
         handle_signals(r);
         ps_live_poll(r->live, more ? 0 : (int)(PS_LIVE_TICK_US / 1000u), on_packet, r, &more);
+        ps_worker_drain(r->w); /* no packet waits for the next one on a quiet link */
         now = mono_us();
         if (now >= next_tick) {
             ps_time_us wall = wall_us();
