@@ -315,6 +315,92 @@ static void feed(void *u, ps_time_us ts, const uint8_t *d, uint32_t caplen, uint
     ps_worker_packet(u, 1, ts, d, caplen, wirelen);
 }
 
+/* ---- worker ring ------------------------------------------------------------------------ */
+
+/* Calls the worker reported, in order: a rule, a URL and a time each. */
+typedef struct calls {
+    int n;
+    const ps_rule *rule[64];
+    char url[64][64];
+    ps_time_us ts[64];
+} calls;
+
+static void note_call(void *ctx, const ps_event *ev)
+{
+    calls *c = ctx;
+    if (c->n < 64) {
+        c->rule[c->n] = ev->rule;
+        size_t n = strnlen(ev->url, sizeof(c->url[0]) - 1);
+        memcpy(c->url[c->n], ev->url, n);
+        c->url[c->n][n] = '\0';
+        c->ts[c->n] = ev->ts;
+    }
+    c->n++;
+}
+
+/* Replays a capture; with `drain_each` every packet is finished at once, as
+ * before the ring existed. */
+static void replay_calls(const char *path, bool drain_each, calls *out)
+{
+    static ps_config cfg;
+    ps_config_default(&cfg);
+    memset(out, 0, sizeof(*out));
+    ps_worker *w = ps_worker_new(&cfg, (ps_event_sink){.submit = note_call, .ctx = out});
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    ps_capture *c = ps_capture_open_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    ps_time_us ts = 0;
+    const uint8_t *data;
+    uint32_t caplen, wirelen;
+    while (ps_capture_next(c, &ts, &data, &caplen, &wirelen, err, sizeof(err)) == 1) {
+        ps_worker_packet(w, ps_capture_linktype(c), ts, data, caplen, wirelen);
+        if (drain_each)
+            ps_worker_drain(w);
+    }
+    ps_worker_flush(w, ts);
+    ps_worker_free(w, ts);
+    ps_capture_close(c);
+}
+
+/* The ring between decoding and the flow table holds small frames back but
+ * must neither lose nor reorder them: the same calls, in the same order, as
+ * finishing every packet at once; and a held-back call appears on drain. */
+static void test_worker_ring(void)
+{
+    static calls each, ring;
+    replay_calls("pcaps/demo.pcap", true, &each);
+    replay_calls("pcaps/demo.pcap", false, &ring);
+    CU_ASSERT_FATAL(each.n > 3);
+    CU_ASSERT_EQUAL_FATAL(ring.n, each.n);
+    for (int i = 0; i < each.n && i < 64; i++) {
+        CU_ASSERT_PTR_EQUAL(ring.rule[i], each.rule[i]);
+        CU_ASSERT_STRING_EQUAL(ring.url[i], each.url[i]);
+        CU_ASSERT_EQUAL(ring.ts[i], each.ts[i]);
+    }
+
+    /* demo.pcap opens with a SYN (a small frame): it reaches the SYN cache
+     * only when the ring is drained (or fills, or time ticks). */
+    static ps_config cfg;
+    ps_config_default(&cfg);
+    calls got;
+    memset(&got, 0, sizeof(got));
+    ps_worker *w = ps_worker_new(&cfg, (ps_event_sink){.submit = note_call, .ctx = &got});
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    ps_capture *c = ps_capture_open_file("pcaps/demo.pcap", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    ps_time_us ts = 0;
+    const uint8_t *data;
+    uint32_t caplen, wirelen;
+    CU_ASSERT_EQUAL_FATAL(ps_capture_next(c, &ts, &data, &caplen, &wirelen, err, sizeof(err)), 1);
+    CU_ASSERT_FATAL(caplen <= 192);
+    ps_worker_packet(w, ps_capture_linktype(c), ts, data, caplen, wirelen);
+    CU_ASSERT_EQUAL(ps_worker_flow_stats(w)->syn_cached, 0);
+    ps_worker_drain(w);
+    CU_ASSERT_EQUAL(ps_worker_flow_stats(w)->syn_cached, 1);
+    ps_worker_free(w, ts);
+    ps_capture_close(c);
+}
+
 static void test_stats(void)
 {
     static ps_config cfg;
@@ -587,6 +673,7 @@ int main(void)
     CU_add_test(s, "reload", test_reload);
     CU_add_test(s, "dispatch", test_dispatch);
     CU_add_test(s, "live errors", test_live_errors);
+    CU_add_test(s, "worker ring keeps order", test_worker_ring);
     CU_add_test(s, "stats record", test_stats);
     CU_add_test(s, "output reopen", test_output_reopen);
     CU_add_test(s, "sd_notify", test_notify);
