@@ -331,14 +331,30 @@ static void packet_tcp(ps_worker *w, ps_packet *pkt, uint64_t h)
     ps_flow_process_hashed(w->flows, pkt, h, NULL);
 }
 
+/* Finishes the oldest held frame. */
+static void finish_oldest(ps_worker *w)
+{
+    batch_ent *e = &w->batch[w->bhead];
+    w->bhead = (w->bhead + 1) % PS_BATCH;
+    w->bcount--;
+    packet_tcp(w, &e->pkt, e->h);
+}
+
+/* Decodes a frame; for TCP, hashes it and prefetches its flow-table lines. */
+static bool decode_tcp(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
+                       uint32_t caplen, uint32_t wirelen, ps_packet *pkt, uint64_t *h)
+{
+    if (ps_decode(w->dec, linktype, ts, frame, caplen, wirelen, pkt) != PS_OK || pkt->ip_proto != 6)
+        return false;
+    *h = ps_flow_hash(w->flows, pkt);
+    ps_flow_prefetch(w->flows, pkt, *h);
+    return true;
+}
+
 void ps_worker_drain(ps_worker *w)
 {
-    while (w->bcount) {
-        batch_ent *e = &w->batch[w->bhead];
-        w->bhead = (w->bhead + 1) % PS_BATCH;
-        w->bcount--;
-        packet_tcp(w, &e->pkt, e->h);
-    }
+    while (w->bcount)
+        finish_oldest(w);
 }
 
 void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
@@ -351,27 +367,17 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
     if (caplen > PS_BATCH_FRAME || frame == NULL) {
         ps_worker_drain(w);
         ps_packet pkt;
-        if (ps_decode(w->dec, linktype, ts, frame, caplen, wirelen, &pkt) != PS_OK ||
-            pkt.ip_proto != 6)
-            return;
-        uint64_t h = ps_flow_hash(w->flows, &pkt);
-        ps_flow_prefetch(w->flows, &pkt, h);
-        packet_tcp(w, &pkt, h);
+        uint64_t h;
+        if (decode_tcp(w, linktype, ts, frame, caplen, wirelen, &pkt, &h))
+            packet_tcp(w, &pkt, h);
         return;
     }
-    if (w->bcount == PS_BATCH) { /* the oldest leaves: its lines were prefetched long ago */
-        batch_ent *o = &w->batch[w->bhead];
-        w->bhead = (w->bhead + 1) % PS_BATCH;
-        w->bcount--;
-        packet_tcp(w, &o->pkt, o->h);
-    }
+    if (w->bcount == PS_BATCH) /* the oldest leaves: its lines were prefetched long ago */
+        finish_oldest(w);
     batch_ent *e = &w->batch[(w->bhead + w->bcount) % PS_BATCH];
     memcpy(e->frame, frame, caplen);
-    if (ps_decode(w->dec, linktype, ts, e->frame, caplen, wirelen, &e->pkt) != PS_OK ||
-        e->pkt.ip_proto != 6)
+    if (!decode_tcp(w, linktype, ts, e->frame, caplen, wirelen, &e->pkt, &e->h))
         return;
-    e->h = ps_flow_hash(w->flows, &e->pkt);
-    ps_flow_prefetch(w->flows, &e->pkt, e->h);
     if (e->pkt.reassembled) { /* its bytes are the decoder's, until the next fragment */
         ps_worker_drain(w);
         packet_tcp(w, &e->pkt, e->h);
