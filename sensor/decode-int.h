@@ -188,10 +188,9 @@ static inline uint64_t ps_csum_add(uint64_t sum, const uint8_t *p, size_t len)
         p += 4;
         len -= 4;
     }
-    if (len) {
-        uint8_t t[4] = {0, 0, 0, 0};
+    if (len) { /* 1-3 bytes, zero-padded; no variable-length copy */
+        uint8_t t[4] = {p[0], len > 1 ? p[1] : 0, len > 2 ? p[2] : 0, 0};
         uint32_t w;
-        memcpy(t, p, len);
         memcpy(&w, t, 4);
         sum += w;
     }

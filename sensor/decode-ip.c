@@ -20,27 +20,27 @@
  * 64 KiB, and right for a super-segment sized from its frame. */
 static uint64_t pseudo_sum(const ps_packet *pkt, uint8_t proto, uint32_t l4len)
 {
-    uint8_t ph[40];
+    /* Words at even offsets, so any grouping gives the same folded sum:
+     * [0, proto, 0, 0] and the length's four bytes, big-endian. */
+    const uint8_t tail[8] = {0,
+                             proto,
+                             0,
+                             0,
+                             (uint8_t)(l4len >> 24),
+                             (uint8_t)(l4len >> 16),
+                             (uint8_t)(l4len >> 8),
+                             (uint8_t)l4len};
+    uint32_t w[2];
+    memcpy(w, tail, 8);
+    uint64_t sum = (uint64_t)w[0] + w[1];
     if (pkt->ip_version == 4) {
-        memcpy(ph, pkt->src.bytes, 4);
-        memcpy(ph + 4, pkt->dst.bytes, 4);
-        ph[8] = 0;
-        ph[9] = proto;
-        ph[10] = (uint8_t)(l4len >> 24);
-        ph[11] = (uint8_t)(l4len >> 16);
-        ph[12] = (uint8_t)(l4len >> 8);
-        ph[13] = (uint8_t)l4len;
-        return ps_csum_add(0, ph, 14);
+        uint32_t a, b;
+        memcpy(&a, pkt->src.bytes, 4);
+        memcpy(&b, pkt->dst.bytes, 4);
+        return sum + a + b;
     }
-    uint64_t sum = ps_csum_add(0, pkt->src.bytes, 16);
-    sum = ps_csum_add(sum, pkt->dst.bytes, 16);
-    ph[0] = (uint8_t)(l4len >> 24);
-    ph[1] = (uint8_t)(l4len >> 16);
-    ph[2] = (uint8_t)(l4len >> 8);
-    ph[3] = (uint8_t)l4len;
-    ph[4] = ph[5] = ph[6] = 0;
-    ph[7] = proto;
-    return ps_csum_add(sum, ph, 8);
+    sum = ps_csum_add(sum, pkt->src.bytes, 16);
+    return ps_csum_add(sum, pkt->dst.bytes, 16);
 }
 
 /* Validates an L4 checksum when policy says so; false means drop. While
