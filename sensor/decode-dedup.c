@@ -165,12 +165,11 @@ bool ps_dedup_check(ps_dedup *dd, ps_time_us ts, const uint8_t *ip, uint32_t len
 {
     uint64_t h = packet_hash(dd, ip, len);
     ps_dedup_slot *s = &dd->slots[h & dd->mask];
-    uint32_t tag = (uint32_t)(h >> 32) | 1, t = (uint32_t)ts;
-    /* The first copy's time is kept, so a steady repetition ends at the
-     * window; a time that went backwards wraps to a large difference. */
-    if (s->tag == tag && t - s->ts < dd->window_us)
+    /* The first copy's time is kept, so a steady repetition ends at the window. */
+    if (s->hash == h && s->len == len && ts >= s->ts && ts - s->ts < dd->window_us)
         return true;
-    s->tag = tag;
-    s->ts = t;
+    s->hash = h;
+    s->ts = ts;
+    s->len = len;
     return false;
 }

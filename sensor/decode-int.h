@@ -74,13 +74,10 @@ typedef struct ps_frag_out {
     uint8_t ttl, tos;
 } ps_frag_out;
 
-/* 8 bytes, so the default 4096 slots (32 KiB) stay in cache between
- * packets: the hash's top half (the low bits chose the slot; the length is
- * in the hash) and the first copy's time modulo 2^32 us, compared by
- * wrapping difference (windows are at most 1 s). */
 typedef struct ps_dedup_slot {
-    uint32_t tag; /* never 0 once used */
-    uint32_t ts;
+    uint64_t hash;
+    ps_time_us ts;
+    uint32_t len;
 } ps_dedup_slot;
 
 typedef struct ps_dedup {
