@@ -1387,6 +1387,14 @@ static void test_dedup(void)
     ip6[7]--;
     CU_ASSERT_EQUAL(dec_at(d, PS_LINK_RAW, 2000500, ip6, n6, &p), PS_ERR_SKIP);
     CU_ASSERT_EQUAL(ps_decoder_stats(d)->duplicates, 3);
+
+    /* A copy stamped before the first (interfaces merged out of order) is
+     * not taken for a duplicate, nor is one a whole 2^32 us later. */
+    CU_ASSERT_EQUAL(dec_at(d, 1, 5000000, f, n, &p), PS_OK);
+    CU_ASSERT_EQUAL(dec_at(d, 1, 4999000, f, n, &p), PS_OK);
+    CU_ASSERT_EQUAL(dec_at(d, 1, 4999000 + (1ULL << 32), f, n, &p), PS_OK);
+    CU_ASSERT_EQUAL(dec_at(d, 1, 4999100 + (1ULL << 32), f, n, &p), PS_ERR_SKIP);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->duplicates, 4);
     ps_decoder_free(d);
 
     /* Window 0 disables dedup. */
