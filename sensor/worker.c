@@ -103,7 +103,14 @@ static const ps_stream_dissector *probe(ps_worker *w, ps_flow *f, int dir, const
         if (r == PS_ERR_NEED_MORE || r == PS_PROBE_YES)
             need_more = true;
     }
-    if (dir != PS_DIR_TO_SERVER || (need_more && len < sizeof(f->probe_buf)))
+    if (need_more && len < sizeof(f->probe_buf))
+        return NULL;
+    /* The server spoke first on a connection seen from its handshake: every
+     * dissector's protocol starts with the client, so nobody wants it (SSH,
+     * SMTP or MySQL greetings, a download). Undecided, every segment would
+     * be probed and checksummed for the flow's life. Mid-stream, or after
+     * part of a client message, the client's bytes decide. */
+    if (dir != PS_DIR_TO_SERVER && ((f->flags & PS_FLOW_F_MIDSTREAM) || f->probe_len))
         return NULL;
     /* A connection picked up mid-stream may start inside a body: a hint port
      * is then enough, and the dissector resynchronises on its own. */
@@ -180,6 +187,8 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
             if (f->probe_len)
                 feed(w, f, PS_DIR_TO_SERVER, f->probe_buf, f->probe_len, ts);
             feed(w, f, dir, data, len, ts);
+        } else if (!d && (f->app_flags & PS_APP_F_NDPI)) {
+            ndpi_step(w, f, dir, data, len, ts); /* the greeting is what nDPI knows */
         }
         return;
     }
