@@ -24,6 +24,7 @@ enum ps_flow_end {
 #define PS_FLOW_F_FIN_CLIENT  0x0008u
 #define PS_FLOW_F_FIN_SERVER  0x0010u
 #define PS_FLOW_F_RST         0x0020u
+#define PS_FLOW_F_NO_DATA     0x0040u /* set by the owner: reads no more of its bytes */
 
 typedef struct ps_seg ps_seg; /* out-of-order segment, private to reassembly */
 
@@ -167,7 +168,9 @@ void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h);
 int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_flow **flow_out);
 
 /* The flow the packet (hash `h` from ps_flow_hash()) belongs to, or NULL;
- * changes nothing. */
+ * changes nothing. The answer is remembered for the next
+ * ps_flow_process_hashed() of the same packet, which then skips its own
+ * lookup. */
 const ps_flow *ps_flow_find(ps_flow_table *t, const ps_packet *p, uint64_t h);
 
 /* Times out idle flows as of time `now` (packet time in replay). Cheap to

@@ -60,6 +60,12 @@ struct ps_flow_table {
     lru_list lru[LRU_NCLASS];
     ps_reasm *ra;
     ps_flow *cur; /* flow being processed: never evicted to reclaim memory */
+    /* ps_flow_find()'s last answer, for the ps_flow_process_hashed() of the
+     * same packet that follows; any flow ending or starting forgets it. */
+    const ps_packet *memo_pkt;
+    uint64_t memo_hash;
+    ps_flow *memo_flow;
+    int memo_dir;
     ps_mix_key key;
     bool flows_huge; /* flows from ps_mem_huge_alloc() */
     uint64_t next_id;
@@ -238,6 +244,7 @@ static void hash_remove(ps_flow_table *t, ps_flow *f)
 /* Ends `f`: flushes both directions, tells the owner, frees the slot. */
 static void flow_end(ps_flow_table *t, ps_flow *f, int reason, ps_time_us ts)
 {
+    t->memo_pkt = NULL;
     lru_unlink(t, f);
     ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, ts);
     ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, ts);
@@ -551,6 +558,7 @@ void ps_flow_table_free(ps_flow_table *t)
  * the packet must not create one (SYN, RST, bare ACK/FIN). */
 static ps_flow *flow_create(ps_flow_table *t, const ps_packet *p, uint64_t h, int *dir)
 {
+    t->memo_pkt = NULL;
     uint8_t fl = p->tcp_flags;
     uint32_t hash = (uint32_t)h;
     if (fl & PS_TCP_RST) {
@@ -621,8 +629,11 @@ void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h)
 
 const ps_flow *ps_flow_find(ps_flow_table *t, const ps_packet *p, uint64_t h)
 {
-    int dir;
-    return flow_lookup(t, p, (uint32_t)h, &dir);
+    ps_flow *f = flow_lookup(t, p, (uint32_t)h, &t->memo_dir);
+    t->memo_pkt = p;
+    t->memo_hash = h;
+    t->memo_flow = f;
+    return f;
 }
 
 int ps_flow_process(ps_flow_table *t, const ps_packet *p, ps_flow **flow_out)
@@ -649,7 +660,14 @@ int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_
     uint8_t fl = p->tcp_flags;
     uint32_t hash = (uint32_t)h;
     int dir = PS_DIR_TO_SERVER;
-    ps_flow *f = flow_lookup(t, p, hash, &dir);
+    ps_flow *f;
+    if (t->memo_pkt == p && t->memo_hash == h) { /* ps_flow_find() just looked */
+        f = t->memo_flow;
+        dir = t->memo_dir;
+    } else {
+        f = flow_lookup(t, p, hash, &dir);
+    }
+    t->memo_pkt = NULL;
 
     if (f != NULL && (fl & PS_TCP_SYN) && !(fl & PS_TCP_ACK) && flow_class(f) == LRU_CLOSED) {
         /* port reuse: a new connection on the tuple of a finished one */
@@ -690,7 +708,7 @@ int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_
                 ps_stream_set_isn(s, seq);
             seq++; /* the SYN's own sequence number */
         }
-        if (plen > 0)
+        if (plen > 0 && !(f->flags & PS_FLOW_F_NO_DATA))
             ps_stream_data(t->ra, f, dir, seq, payload, plen, p->ts);
         if (fl & PS_TCP_FIN) {
             f->flags |= dir == PS_DIR_TO_SERVER ? PS_FLOW_F_FIN_CLIENT : PS_FLOW_F_FIN_SERVER;

@@ -174,6 +174,8 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
         }
         if (f->app_flags & PS_APP_F_NDPI)
             ndpi_step(w, f, dir, data, len, ts);
+        else if (unread(f))
+            f->flags |= PS_FLOW_F_NO_DATA; /* for good: its segments skip reassembly */
         return;
     }
     if (f->app_state) {
@@ -208,6 +210,8 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
             ndpi_step(w, f, dir, f->probe_buf, old, ts);
         if (f->app_flags & PS_APP_F_NDPI)
             ndpi_step(w, f, dir, data, len, ts);
+        else if (unread(f))
+            f->flags |= PS_FLOW_F_NO_DATA; /* for good: its segments skip reassembly */
         return;
     }
     if (d) {
