@@ -24,7 +24,7 @@ enum ps_flow_end {
 #define PS_FLOW_F_FIN_CLIENT  0x0008u
 #define PS_FLOW_F_FIN_SERVER  0x0010u
 #define PS_FLOW_F_RST         0x0020u
-#define PS_FLOW_F_NO_DATA     0x0040u /* set by the owner: reads no more of its bytes */
+#define PS_FLOW_F_NO_DATA     0x0040u /* set by the owner: reads no more; streams stop tracking */
 
 typedef struct ps_seg ps_seg; /* out-of-order segment, private to reassembly */
 

@@ -688,10 +688,15 @@ int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_
 
     ps_stream *s = &f->stream[dir];
     uint32_t seq = p->seq;
+    /* Nobody reads this flow: its streams stop where they are, with no gap
+     * reported for what is no longer tracked. */
+    bool track = !(f->flags & PS_FLOW_F_NO_DATA);
     if (fl & PS_TCP_RST) {
         f->flags |= PS_FLOW_F_RST;
-        ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, p->ts);
-        ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, p->ts);
+        if (track) {
+            ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, p->ts);
+            ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, p->ts);
+        }
     } else {
         if (fl & PS_TCP_SYN) {
             if (fl & PS_TCP_ACK) {
@@ -708,13 +713,14 @@ int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_
                 ps_stream_set_isn(s, seq);
             seq++; /* the SYN's own sequence number */
         }
-        if (plen > 0 && !(f->flags & PS_FLOW_F_NO_DATA))
+        if (plen > 0 && track)
             ps_stream_data(t->ra, f, dir, seq, payload, plen, p->ts);
         if (fl & PS_TCP_FIN) {
             f->flags |= dir == PS_DIR_TO_SERVER ? PS_FLOW_F_FIN_CLIENT : PS_FLOW_F_FIN_SERVER;
-            ps_stream_fin(t->ra, f, dir, seq + plen, p->ts);
+            if (track)
+                ps_stream_fin(t->ra, f, dir, seq + plen, p->ts);
         }
-        if (fl & PS_TCP_ACK)
+        if ((fl & PS_TCP_ACK) && track)
             ps_stream_ack(t->ra, f, dir ^ 1, p->ack, p->ts);
     }
     /* relink only when it moves: bursts of one flow touch no neighbours */

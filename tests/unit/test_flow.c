@@ -157,6 +157,77 @@ static void t_index_churn(void)
     ps_flow_table_free(t);
 }
 
+/* PS_FLOW_F_NO_DATA: the owner reads no more; later segments are counted
+ * but neither reassembled nor delivered, and FIN still closes. */
+static void t_no_data(void)
+{
+    ps_flow_table *t = table(16, 64);
+    CU_ASSERT_FATAL(t != NULL);
+    ps_flow *f = NULL;
+    feed(t, pkt(C, 40000, S, 22, PS_TCP_SYN, 100, 0, NULL, 1 * SEC), NULL);
+    feed(t, pkt(S, 22, C, 40000, PS_TCP_SYN | PS_TCP_ACK, 5000, 101, NULL, 1 * SEC), &f);
+    CU_ASSERT_FATAL(f != NULL);
+    feed(t, pkt(S, 22, C, 40000, PS_TCP_ACK | PS_TCP_PSH, 5001, 101, "SSH-2.0-x\r\n", 2 * SEC),
+         NULL);
+    CU_ASSERT_STRING_EQUAL(g_rec.data[1], "SSH-2.0-x\r\n");
+    int calls = g_rec.data_calls;
+    f->flags |= PS_FLOW_F_NO_DATA;
+    feed(t, pkt(S, 22, C, 40000, PS_TCP_ACK | PS_TCP_PSH, 5012, 101, "more", 2 * SEC), NULL);
+    feed(t, pkt(C, 40000, S, 22, PS_TCP_ACK | PS_TCP_PSH, 101, 5016, "client", 2 * SEC), NULL);
+    CU_ASSERT_EQUAL(g_rec.data_calls, calls);
+    CU_ASSERT_STRING_EQUAL(g_rec.data[1], "SSH-2.0-x\r\n");
+    CU_ASSERT_EQUAL(g_rec.len[0], 0);
+    CU_ASSERT_EQUAL(f->stream[PS_DIR_TO_CLIENT].delivered, 11);
+    CU_ASSERT_EQUAL(f->pkts[PS_DIR_TO_CLIENT], 3);
+    CU_ASSERT_EQUAL(f->bytes[PS_DIR_TO_CLIENT], 15);
+    CU_ASSERT_EQUAL(f->bytes[PS_DIR_TO_SERVER], 6);
+    feed(t, pkt(C, 40000, S, 22, PS_TCP_ACK | PS_TCP_FIN, 107, 5016, NULL, 3 * SEC), NULL);
+    CU_ASSERT(f->flags & PS_FLOW_F_FIN_CLIENT);
+    CU_ASSERT_EQUAL(g_rec.gaps[0] + g_rec.gaps[1], 0);
+    ps_flow_table_free(t);
+}
+
+/* ps_flow_find() remembers its answer for the same packet's processing;
+ * a flow ending in between must not be handed back. */
+static void t_find_memo(void)
+{
+    ps_flow_table *t = table(16, 64);
+    CU_ASSERT_FATAL(t != NULL);
+    ps_flow *f = NULL, *g = NULL;
+    feed(t, pkt(C, 40000, S, 22, PS_TCP_SYN, 100, 0, NULL, 1 * SEC), NULL);
+    feed(t, pkt(S, 22, C, 40000, PS_TCP_SYN | PS_TCP_ACK, 5000, 101, NULL, 1 * SEC), &f);
+    CU_ASSERT_FATAL(f != NULL);
+    uint64_t id = f->id;
+    ps_packet p = pkt(C, 40000, S, 22, PS_TCP_ACK | PS_TCP_PSH, 101, 5001, "x", 2 * SEC);
+    uint64_t h = ps_flow_hash(t, &p);
+    CU_ASSERT(ps_flow_find(t, &p, h) == f);
+    CU_ASSERT_EQUAL(ps_flow_process_hashed(t, &p, h, &g), PS_OK);
+    CU_ASSERT(g == f);
+    CU_ASSERT_EQUAL(g_rec.len[0], 1);
+
+    /* Found, then timed out before its processing: a new flow (mid-stream). */
+    p = pkt(C, 40000, S, 22, PS_TCP_ACK | PS_TCP_PSH, 102, 5001, "y", 2000 * SEC);
+    h = ps_flow_hash(t, &p);
+    CU_ASSERT(ps_flow_find(t, &p, h) == f);
+    ps_flow_expire(t, 2000 * SEC);
+    CU_ASSERT_EQUAL(g_rec.closes, 1);
+    CU_ASSERT_EQUAL(ps_flow_process_hashed(t, &p, h, &g), PS_OK);
+    CU_ASSERT_FATAL(g != NULL);
+    CU_ASSERT(g->id != id);
+    CU_ASSERT(g->flags & PS_FLOW_F_MIDSTREAM);
+
+    /* Not found, then created by another packet: the stale "none" is not used. */
+    ps_packet q = pkt(C, 40001, S, 22, PS_TCP_SYN | PS_TCP_ACK, 9000, 1, NULL, 2001 * SEC);
+    uint64_t hq = ps_flow_hash(t, &q);
+    CU_ASSERT(ps_flow_find(t, &q, hq) == NULL);
+    feed(t, pkt(S, 22, C, 40001, PS_TCP_ACK | PS_TCP_PSH, 1, 9001, "z", 2001 * SEC), &f);
+    CU_ASSERT_FATAL(f != NULL);
+    q = pkt(C, 40001, S, 22, PS_TCP_ACK, 9001, 2, NULL, 2001 * SEC);
+    CU_ASSERT_EQUAL(ps_flow_process_hashed(t, &q, ps_flow_hash(t, &q), &g), PS_OK);
+    CU_ASSERT(g == f);
+    ps_flow_table_free(t);
+}
+
 static void t_handshake_both_ways(void)
 {
     ps_flow_table *t = table(16, 64);
@@ -693,6 +764,8 @@ int main(void)
     CU_add_test(s, "IPv6 and wrap", t_ipv6_and_wrap);
     CU_add_test(s, "many flows lookup", t_many_flows_lookup);
     CU_add_test(s, "delivered-bytes history", t_history);
+    CU_add_test(s, "no data after the owner stops reading", t_no_data);
+    CU_add_test(s, "find remembers for the same packet only", t_find_memo);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned fails = CU_get_number_of_failures();

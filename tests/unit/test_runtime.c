@@ -15,6 +15,7 @@
 
 #include "capture.h"
 #include "config.h"
+#include "dissector.h"
 #include "correlate.h"
 #include "json_check.h"
 #include "live.h"
@@ -401,6 +402,104 @@ static void test_worker_ring(void)
     ps_capture_close(c);
 }
 
+/* ---- server speaks first ------------------------------------------------------------------ */
+
+/* Ethernet + IPv4 + TCP from 10.1.0.x:port to 10.1.0.y:port, checksums right
+ * unless `bad_csum`. Returns the frame length. */
+static size_t tcp_frame(uint8_t *f, uint8_t from, uint16_t sp, uint8_t to, uint16_t dp,
+                        uint8_t flags, uint32_t seq, uint32_t ack, const char *data, bool bad_csum)
+{
+    size_t dl = data ? strlen(data) : 0, tl = 20 + dl, il = 20 + tl;
+    memset(f, 0, 14 + il);
+    f[12] = 0x08;
+    uint8_t *ip = f + 14, *tcp = ip + 20;
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)(il >> 8);
+    ip[3] = (uint8_t)il;
+    ip[8] = 64;
+    ip[9] = 6;
+    const uint8_t src[4] = {10, 1, 0, from}, dst[4] = {10, 1, 0, to};
+    memcpy(ip + 12, src, 4);
+    memcpy(ip + 16, dst, 4);
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2)
+        sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    ip[10] = (uint8_t)(~sum >> 8);
+    ip[11] = (uint8_t)~sum;
+    tcp[0] = (uint8_t)(sp >> 8), tcp[1] = (uint8_t)sp, tcp[2] = (uint8_t)(dp >> 8);
+    tcp[3] = (uint8_t)dp;
+    for (int i = 0; i < 4; i++) {
+        tcp[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+        tcp[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+    }
+    tcp[12] = 0x50;
+    tcp[13] = flags;
+    tcp[14] = 0xff;
+    if (dl)
+        memcpy(tcp + 20, data, dl);
+    sum = (uint32_t)(src[0] << 8 | src[1]) + (uint32_t)(src[2] << 8 | src[3]) +
+          (uint32_t)(dst[0] << 8 | dst[1]) + (uint32_t)(dst[2] << 8 | dst[3]) + 6 + (uint32_t)tl;
+    for (size_t i = 0; i < tl; i += 2)
+        sum += (uint32_t)tcp[i] << 8 | (i + 1 < tl ? tcp[i + 1] : 0);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    sum = ~sum & 0xffff;
+    if (bad_csum)
+        sum ^= 0x0101;
+    tcp[16] = (uint8_t)(sum >> 8);
+    tcp[17] = (uint8_t)sum;
+    return 14 + il;
+}
+
+/* A connection seen from its handshake on which the server speaks first
+ * (an SSH greeting, a download) is decided from the server's bytes: no
+ * dissector's protocol starts that way. After that its segments are not
+ * read, so a bad checksum on one is not even looked at. Once the client has
+ * sent part of a message, the server's bytes decide nothing. */
+static void test_server_first(void)
+{
+    static ps_config cfg;
+    ps_config_default(&cfg);
+    cfg.ndpi_enabled = false;
+    cfg.decode.checksum_mode = PS_CSUM_YES; /* auto would still be sampling */
+    calls got;
+    memset(&got, 0, sizeof(got));
+    ps_worker *w = ps_worker_new(&cfg, (ps_event_sink){.submit = note_call, .ctx = &got});
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    uint8_t f[256];
+    ps_time_us ts = 1000000;
+#define PKT(...)                                                                                   \
+    do {                                                                                           \
+        size_t n_ = tcp_frame(f, __VA_ARGS__);                                                     \
+        ps_worker_packet(w, 1, ts += 1000, f, (uint32_t)n_, (uint32_t)n_);                         \
+        ps_worker_drain(w);                                                                        \
+    } while (0)
+    PKT(1, 40000, 2, 22, 0x02, 100, 0, NULL, false);
+    PKT(2, 22, 1, 40000, 0x12, 5000, 101, NULL, false);
+    PKT(1, 40000, 2, 22, 0x10, 101, 5001, NULL, false);
+    PKT(2, 22, 1, 40000, 0x18, 5001, 101, "SSH-2.0-OpenSSH_9.2p1\r\n", false);
+    CU_ASSERT_EQUAL(ps_worker_stats_get(w)->streams_unclaimed, 1);
+    PKT(2, 22, 1, 40000, 0x18, 5024, 101, "key exchange", true);
+    CU_ASSERT_EQUAL(ps_worker_decode_stats(w)->anomalies[PS_DA_TCP_BAD_CHECKSUM], 0);
+
+    /* The client began a request ("GE"): the server's bytes wait for it. */
+    PKT(3, 40001, 4, 80, 0x02, 700, 0, NULL, false);
+    PKT(4, 80, 3, 40001, 0x12, 9000, 701, NULL, false);
+    PKT(3, 40001, 4, 80, 0x18, 701, 9001, "GE", false);
+    PKT(4, 80, 3, 40001, 0x18, 9001, 703, "hello", false);
+    CU_ASSERT_EQUAL(ps_worker_stats_get(w)->streams_unclaimed, 1);
+    PKT(3, 40001, 4, 80, 0x18, 703, 9006, "T /containers/json HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    CU_ASSERT_EQUAL(ps_worker_stats_get(w)->streams_unclaimed, 1);
+    int http = 0;
+    while (ps_stream_dissectors[http] && strcmp(ps_stream_dissectors[http]->name, "http") != 0)
+        http++;
+    CU_ASSERT_EQUAL(ps_worker_stats_get(w)->streams_dissected[http], 1);
+#undef PKT
+    ps_worker_free(w, ts);
+}
+
 static void test_stats(void)
 {
     static ps_config cfg;
@@ -674,6 +773,7 @@ int main(void)
     CU_add_test(s, "dispatch", test_dispatch);
     CU_add_test(s, "live errors", test_live_errors);
     CU_add_test(s, "worker ring keeps order", test_worker_ring);
+    CU_add_test(s, "server speaks first", test_server_first);
     CU_add_test(s, "stats record", test_stats);
     CU_add_test(s, "output reopen", test_output_reopen);
     CU_add_test(s, "sd_notify", test_notify);
