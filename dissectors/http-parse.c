@@ -25,16 +25,6 @@ static uint8_t lower(uint8_t c)
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
-bool ps_http_slice_ieq(const uint8_t *s, size_t n, const char *lit)
-{
-    size_t i = 0;
-    for (; i < n; i++) {
-        if (lit[i] == '\0' || lower(s[i]) != lower((uint8_t)lit[i]))
-            return false;
-    }
-    return lit[i] == '\0';
-}
-
 static bool ieq_n(const uint8_t *a, const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -58,11 +48,6 @@ static bool starts_ci(const uint8_t *s, size_t n, const char *lit)
 {
     size_t l = strlen(lit);
     return n >= l && ps_http_slice_ieq(s, l, lit);
-}
-
-bool ps_http_hdr_is(const ps_http_hdr *h, const char *name)
-{
-    return ps_http_slice_ieq(h->name, h->name_len, name);
 }
 
 /* Finds the line starting at `pos` within buf[0..lim). Sets *end to the

@@ -2,6 +2,8 @@
 #ifndef PS_HTTP_PARSE_H
 #define PS_HTTP_PARSE_H
 
+#include <string.h>
+
 #include "ps_common.h"
 
 /* One header as slices of the parsed buffer. A folded value (obsolete line
@@ -59,10 +61,27 @@ int ps_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, ps_ht
  * line sets RESPONSE_INVALID. */
 int ps_http_parse_response(const uint8_t *buf, size_t len, size_t max_head, ps_http_head *h);
 
-/* True when header `h` is named `name` (ASCII case-insensitive, NUL-terminated). */
-bool ps_http_hdr_is(const ps_http_hdr *h, const char *name);
+/* Case-insensitive comparison of a slice with a NUL-terminated string.
+ * Inline, so a literal's length is a constant: most calls (a header name
+ * against the names a dissector wants) end at the length test. */
+static inline bool ps_http_slice_ieq(const uint8_t *s, size_t n, const char *lit)
+{
+    if (n != strlen(lit))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t a = s[i], b = (uint8_t)lit[i];
+        a = (a >= 'A' && a <= 'Z') ? (uint8_t)(a + 32) : a;
+        b = (b >= 'A' && b <= 'Z') ? (uint8_t)(b + 32) : b;
+        if (a != b)
+            return false;
+    }
+    return true;
+}
 
-/* Case-insensitive comparison of a slice with a NUL-terminated string. */
-bool ps_http_slice_ieq(const uint8_t *s, size_t n, const char *lit);
+/* True when header `h` is named `name` (ASCII case-insensitive, NUL-terminated). */
+static inline bool ps_http_hdr_is(const ps_http_hdr *h, const char *name)
+{
+    return ps_http_slice_ieq(h->name, h->name_len, name);
+}
 
 #endif
