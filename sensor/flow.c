@@ -691,6 +691,11 @@ int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_
     /* Nobody reads this flow: its streams stop where they are, with no gap
      * reported for what is no longer tracked. */
     bool track = !(f->flags & PS_FLOW_F_NO_DATA);
+    if (!track && (f->stream[0].ooo_count > 0 || f->stream[1].ooo_count > 0)) {
+        /* what it still held out of order goes now, not at its end */
+        ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, p->ts);
+        ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, p->ts);
+    }
     if (fl & PS_TCP_RST) {
         f->flags |= PS_FLOW_F_RST;
         if (track) {
