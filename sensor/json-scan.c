@@ -94,7 +94,7 @@ static bool top_is_array(const ps_json_scan *s)
 }
 
 /* First byte of a value: counts it and opens it. */
-static void value_start(ps_json_scan *s, uint8_t c)
+__attribute__((always_inline)) static inline void value_start(ps_json_scan *s, uint8_t c)
 {
     bool target = false;
     if (s->in_target && s->depth == s->target_depth && s->items < INT64_MAX)
@@ -299,11 +299,30 @@ int ps_json_scan_feed(ps_json_scan *s, const uint8_t *p, size_t len)
                 c = p[i];
             }
             if (c == '"') {
+                /* Compact JSON (what APIs send) goes "key":"value","key": a
+                 * step per structural byte; the commonest pairs are taken
+                 * here, as the states they pass through would. */
                 if (s->str_is_key) {
                     s->key_hit = s->key_match && s->key_pos == s->key_len;
                     s->st = J_COLON;
+                    if (len - i > 1 && p[i + 1] == ':') {
+                        i++;
+                        s->st = J_VALUE;
+                        s->allow_close = false;
+                        if (len - i > 1 && p[i + 1] == '"')
+                            value_start(s, p[++i]);
+                    }
                 } else {
                     after_value(s);
+                    if (s->st == J_AFTER && len - i > 2 && p[i + 1] == ',' && p[i + 2] == '"' &&
+                        !top_is_array(s)) {
+                        i += 2;
+                        s->allow_close = false;
+                        s->st = J_STR;
+                        s->str_is_key = true;
+                        s->key_match = s->mode == PS_JSON_KEY && s->depth == 1;
+                        s->key_pos = 0;
+                    }
                 }
             } else if (c == '\\') {
                 s->st = J_ESC;
