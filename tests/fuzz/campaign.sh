@@ -3,9 +3,11 @@
 # Usage: tests/fuzz/campaign.sh [BUILD_DIR [WORK_DIR]]
 #   PS_FUZZ_RUNS (default 10000000) executions per target, PS_FUZZ_CAP (default 480) seconds at
 #   most per target, PS_FUZZ_TARGETS (default: all) names to run. Builds the fuzzers (clang,
-#   ASan+UBSan) in BUILD_DIR unless they exist; each target's corpus starts from
-#   tests/fuzz/corpus/<target> and grows in WORK_DIR/corpus/<target>; crashes, leaks and timeouts
-#   go to WORK_DIR/artifacts/<target>/ and the target is restarted for the time left. Results:
+#   ASan+UBSan; PS_FUZZ_SANITIZE=0: libFuzzer only, several times faster) in BUILD_DIR unless
+#   they exist; each target's corpus starts from tests/fuzz/corpus/<target> and the past findings
+#   in tests/fuzz/regressions/<target>, and grows in WORK_DIR/corpus/<target>; crashes, leaks and
+#   timeouts go to WORK_DIR/artifacts/<target>/ and the target is restarted for the time left.
+#   Results:
 #   WORK_DIR/results.tsv (target, executions, cov, ft, corpus files, corpus bytes, findings,
 #   seconds) and one log per target.
 set -uo pipefail
@@ -17,9 +19,15 @@ runs=${PS_FUZZ_RUNS:-10000000}
 cap=${PS_FUZZ_CAP:-480}
 
 if [ ! -x "$build/fuzz_e2e" ]; then
+    san=ON
+    [ "${PS_FUZZ_SANITIZE:-1}" = 0 ] && san=OFF
+    # only the fuzz targets: without the sanitizer runtime, the other binaries cannot link the
+    # fuzzer-instrumented core library
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-        -DPS_FUZZ=ON -DPS_SANITIZE=ON -DPS_TESTS=OFF >/dev/null &&
-        nice -n 10 cmake --build "$build" -j2 >/dev/null || { echo "build failed"; exit 1; }
+        -DPS_FUZZ=ON -DPS_SANITIZE=$san -DPS_TESTS=OFF >/dev/null &&
+        nice -n 10 cmake --build "$build" -j2 \
+            --target $(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//') >/dev/null ||
+        { echo "build failed"; exit 1; }
 fi
 mkdir -p "$work"
 results=$work/results.tsv
@@ -32,6 +40,8 @@ for name in $targets; do
     corpus=$work/corpus/$name arts=$work/artifacts/$name log=$work/$name.log
     mkdir -p "$corpus" "$arts"
     [ -d "$root/tests/fuzz/corpus/$name" ] && cp -rn "$root/tests/fuzz/corpus/$name/." "$corpus/"
+    regs=$root/tests/fuzz/regressions/$name
+    [ -d "$regs" ] && cp -rn "$regs/." "$corpus/"
     : >"$log"
     done_runs=0 findings=0 t0=$SECONDS cov=0 ft=0
     while [ "$done_runs" -lt "$runs" ] && [ $((SECONDS - t0)) -lt "$cap" ] && [ "$findings" -lt 5 ]; do
