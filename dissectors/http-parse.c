@@ -20,25 +20,11 @@ static bool is_tchar(uint8_t c)
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static uint8_t lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
-static bool ieq_n(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    }
-    return true;
-}
-
 /* True when s[0..n) is a case-insensitive prefix of `lit` (n <= strlen). */
 static bool ieq_prefix(const uint8_t *s, size_t n, const char *lit)
 {
     for (size_t i = 0; i < n; i++) {
-        if (lit[i] == '\0' || lower(s[i]) != lower((uint8_t)lit[i]))
+        if (lit[i] == '\0' || ps_http_lower(s[i]) != ps_http_lower((uint8_t)lit[i]))
             return false;
     }
     return true;
@@ -371,7 +357,7 @@ static int request(const uint8_t *buf, size_t lim, ps_http_head *h)
     if (rc < 0)
         return rc;
     if (h->host_from_target && h->host_headers > 0 &&
-        !(h->host_hdr_len == h->host_len && ieq_n(h->host_hdr, h->host, h->host_len)))
+        !(h->host_hdr_len == h->host_len && ps_http_ieq_n(h->host_hdr, h->host, h->host_len)))
         h->anomalies |= A(PS_HA_HOST_AMBIGUOUS);
     if (!h->host_from_target && h->host_headers > 0) {
         h->host = h->host_hdr;

@@ -61,21 +61,28 @@ int ps_http_parse_request(const uint8_t *buf, size_t len, size_t max_head, ps_ht
  * line sets RESPONSE_INVALID. */
 int ps_http_parse_response(const uint8_t *buf, size_t len, size_t max_head, ps_http_head *h);
 
+/* ASCII lower case of one byte. */
+static inline uint8_t ps_http_lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* True when a[0..n) and b[0..n) are equal ignoring ASCII case. */
+static inline bool ps_http_ieq_n(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ps_http_lower(a[i]) != ps_http_lower(b[i]))
+            return false;
+    }
+    return true;
+}
+
 /* Case-insensitive comparison of a slice with a NUL-terminated string.
  * Inline, so a literal's length is a constant: most calls (a header name
  * against the names a dissector wants) end at the length test. */
 static inline bool ps_http_slice_ieq(const uint8_t *s, size_t n, const char *lit)
 {
-    if (n != strlen(lit))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t a = s[i], b = (uint8_t)lit[i];
-        a = (a >= 'A' && a <= 'Z') ? (uint8_t)(a + 32) : a;
-        b = (b >= 'A' && b <= 'Z') ? (uint8_t)(b + 32) : b;
-        if (a != b)
-            return false;
-    }
-    return true;
+    return n == strlen(lit) && ps_http_ieq_n(s, (const uint8_t *)lit, n);
 }
 
 /* True when header `h` is named `name` (ASCII case-insensitive, NUL-terminated). */
