@@ -241,13 +241,24 @@ static void hash_remove(ps_flow_table *t, ps_flow *f)
     t->occ[i >> 6] &= ~(1ULL << (i & 63));
 }
 
+/* Delivers what both directions hold (holes become gaps) and closes them. */
+static void flush_both(ps_flow_table *t, ps_flow *f, ps_time_us ts)
+{
+    ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, ts);
+    ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, ts);
+}
+
+static bool holds_ooo(const ps_flow *f)
+{
+    return f->stream[0].ooo_count > 0 || f->stream[1].ooo_count > 0;
+}
+
 /* Ends `f`: flushes both directions, tells the owner, frees the slot. */
 static void flow_end(ps_flow_table *t, ps_flow *f, int reason, ps_time_us ts)
 {
     t->memo_pkt = NULL;
     lru_unlink(t, f);
-    ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, ts);
-    ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, ts);
+    flush_both(t, f, ts);
     if (t->cb.on_close != NULL)
         t->cb.on_close(t->cb.ctx, f, reason, ts);
     ps_stream_release(t->ra, &f->stream[0]);
@@ -298,7 +309,7 @@ static bool reclaim(void *ctx)
         int n = 0;
         for (ps_flow *f = t->lru[order[i]].tail; f != NULL && n < RECLAIM_SCAN;
              f = f->lru_prev, n++) {
-            if (f != t->cur && (f->stream[0].ooo_count > 0 || f->stream[1].ooo_count > 0)) {
+            if (f != t->cur && holds_ooo(f)) {
                 flow_end(t, f, PS_FLOW_END_EVICTED, t->now);
                 return true;
             }
@@ -691,17 +702,12 @@ int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_
     /* Nobody reads this flow: its streams stop where they are, with no gap
      * reported for what is no longer tracked. */
     bool track = !(f->flags & PS_FLOW_F_NO_DATA);
-    if (!track && (f->stream[0].ooo_count > 0 || f->stream[1].ooo_count > 0)) {
-        /* what it still held out of order goes now, not at its end */
-        ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, p->ts);
-        ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, p->ts);
-    }
+    if (!track && holds_ooo(f))
+        flush_both(t, f, p->ts); /* what it still held out of order goes now, not at its end */
     if (fl & PS_TCP_RST) {
         f->flags |= PS_FLOW_F_RST;
-        if (track) {
-            ps_stream_flush(t->ra, f, PS_DIR_TO_SERVER, p->ts);
-            ps_stream_flush(t->ra, f, PS_DIR_TO_CLIENT, p->ts);
-        }
+        if (track)
+            flush_both(t, f, p->ts);
     } else {
         if (fl & PS_TCP_SYN) {
             if (fl & PS_TCP_ACK) {
