@@ -157,6 +157,17 @@ static void ndpi_step(ps_worker *w, ps_flow *f, int dir, const uint8_t *data, si
         feed(w, f, dir, data, len, ts); /* a request starts here, as a rule */
 }
 
+/* Data of a flow no dissector reads: nDPI's while it looks, else none of
+ * its later segments need reassembly. */
+static void unclaimed_data(ps_worker *w, ps_flow *f, int dir, const uint8_t *data, size_t len,
+                           ps_time_us ts)
+{
+    if (f->app_flags & PS_APP_F_NDPI)
+        ndpi_step(w, f, dir, data, len, ts);
+    else if (unread(f))
+        f->flags |= PS_FLOW_F_NO_DATA; /* for good: its segments skip reassembly */
+}
+
 static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t len, ps_time_us ts)
 {
     ps_worker *w = ctx;
@@ -172,10 +183,7 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
                 feed(w, f, dir, data, len, ts);
             return;
         }
-        if (f->app_flags & PS_APP_F_NDPI)
-            ndpi_step(w, f, dir, data, len, ts);
-        else if (unread(f))
-            f->flags |= PS_FLOW_F_NO_DATA; /* for good: its segments skip reassembly */
+        unclaimed_data(w, f, dir, data, len, ts);
         return;
     }
     if (f->app_state) {
@@ -183,7 +191,7 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
         return;
     }
     if (dir == PS_DIR_TO_CLIENT) {
-        /* Server spoke first (mid-stream pickup, one-sided capture). */
+        /* Server spoke first: a greeting, a mid-stream pickup, a one-sided capture. */
         const ps_stream_dissector *d = probe(w, f, dir, data, len);
         if (d && attach(w, f, d)) {
             if (f->probe_len)
@@ -208,10 +216,7 @@ static void on_data(void *ctx, ps_flow *f, int dir, const uint8_t *data, size_t 
         f->probe_len = 0;
         if (old)
             ndpi_step(w, f, dir, f->probe_buf, old, ts);
-        if (f->app_flags & PS_APP_F_NDPI)
-            ndpi_step(w, f, dir, data, len, ts);
-        else if (unread(f))
-            f->flags |= PS_FLOW_F_NO_DATA; /* for good: its segments skip reassembly */
+        unclaimed_data(w, f, dir, data, len, ts);
         return;
     }
     if (d) {
