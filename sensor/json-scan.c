@@ -93,6 +93,15 @@ static bool top_is_array(const ps_json_scan *s)
     return s->depth > 0 && (s->stack >> (s->depth - 1)) & 1u;
 }
 
+/* The opening quote of an object's key. */
+static void key_start(ps_json_scan *s)
+{
+    s->st = J_STR;
+    s->str_is_key = true;
+    s->key_match = s->mode == PS_JSON_KEY && s->depth == 1;
+    s->key_pos = 0;
+}
+
 /* First byte of a value: counts it and opens it. */
 __attribute__((always_inline)) static inline void value_start(ps_json_scan *s, uint8_t c)
 {
@@ -273,10 +282,7 @@ int ps_json_scan_feed(ps_json_scan *s, const uint8_t *p, size_t len)
             if (c == '}' && s->allow_close) {
                 pop(s);
             } else if (c == '"') {
-                s->st = J_STR;
-                s->str_is_key = true;
-                s->key_match = s->mode == PS_JSON_KEY && s->depth == 1;
-                s->key_pos = 0;
+                key_start(s);
             } else {
                 fail(s);
             }
@@ -318,10 +324,7 @@ int ps_json_scan_feed(ps_json_scan *s, const uint8_t *p, size_t len)
                         !top_is_array(s)) {
                         i += 2;
                         s->allow_close = false;
-                        s->st = J_STR;
-                        s->str_is_key = true;
-                        s->key_match = s->mode == PS_JSON_KEY && s->depth == 1;
-                        s->key_pos = 0;
+                        key_start(s);
                     }
                 }
             } else if (c == '\\') {
