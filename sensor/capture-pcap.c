@@ -1,12 +1,15 @@
 /* capture-pcap.c - the only file that touches libpcap: capture files and live interfaces. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "capture.h"
+#include "pcapfile.h"
 
 /* stdio buffer of a capture file. libpcap reads files through stdio, whose
  * default buffer is one 4 KiB block: a read(2) per 4 KiB, which was a fifth
@@ -14,8 +17,9 @@
 #define FILE_BUF (1u << 20)
 
 struct ps_capture {
-    pcap_t *p;
-    char *fbuf; /* FILE_BUF bytes behind the file's FILE, freed after pcap_close() */
+    pcap_t *p;              /* NULL when rd reads the file */
+    ps_pcapfile_reader *rd; /* classic pcap files: read in place (capture-file.c) */
+    char *fbuf;             /* FILE_BUF bytes behind the file's FILE, freed after pcap_close() */
     uint64_t size;
     int linktype;
     bool live;
@@ -38,9 +42,30 @@ ps_capture *ps_capture_open_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s is empty (0 bytes), not a capture", path);
         return NULL;
     }
-    FILE *fp = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    ps_pcapfile_reader *rd = ps_pcapfile_open(fd);
+    if (rd) {
+        ps_capture *c = calloc(1, sizeof(*c));
+        if (!c) {
+            ps_pcapfile_close(rd);
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        c->rd = rd;
+        c->size = (uint64_t)st.st_size;
+        c->linktype = (int)ps_pcapfile_info_of(rd)->linktype;
+        return c;
+    }
+    /* Everything else (pcapng, other byte order, ...) and every header
+     * error: libpcap, which says what is wrong. */
+    FILE *fp = fdopen(fd, "rb");
     if (!fp) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        close(fd);
         return NULL;
     }
     char *fbuf = malloc(FILE_BUF);
@@ -175,6 +200,17 @@ const char *ps_capture_linktype_name(const ps_capture *c)
 int ps_capture_next(ps_capture *c, ps_time_us *ts, const uint8_t **data, uint32_t *caplen,
                     uint32_t *wirelen, char *err, size_t errlen)
 {
+    if (c->rd) {
+        ps_pcapfile_rec rec;
+        int rc = ps_pcapfile_next(c->rd, &rec, err, errlen);
+        if (rc == 1) {
+            *ts = rec.ts;
+            *data = rec.data;
+            *caplen = rec.caplen;
+            *wirelen = rec.wirelen;
+        }
+        return rc;
+    }
     struct pcap_pkthdr *h;
     const u_char *d;
     int rc = pcap_next_ex(c->p, &h, &d);
@@ -206,6 +242,20 @@ static void on_pcap_packet(u_char *u, const struct pcap_pkthdr *h, const u_char 
 int ps_capture_dispatch(ps_capture *c, int max, ps_capture_cb cb, void *user, char *err,
                         size_t errlen)
 {
+    if (c->rd) {
+        int n = 0;
+        ps_pcapfile_rec rec;
+        while (n < max) {
+            int rc = ps_pcapfile_next(c->rd, &rec, err, errlen);
+            if (rc < 0)
+                return rc;
+            if (rc == 0)
+                break;
+            cb(user, rec.ts, rec.data, rec.caplen, rec.wirelen);
+            n++;
+        }
+        return n;
+    }
     dispatch_ctx dc = {cb, user};
     int rc = pcap_dispatch(c->p, max, on_pcap_packet, (u_char *)(void *)&dc);
     if (rc >= 0)
@@ -251,6 +301,8 @@ uint64_t ps_capture_size(const ps_capture *c)
 
 uint64_t ps_capture_offset(const ps_capture *c)
 {
+    if (c->rd)
+        return ps_pcapfile_offset(c->rd);
     FILE *f = c->live ? NULL : pcap_file(c->p);
     long off = f ? ftell(f) : -1;
     return off > 0 ? (uint64_t)off : 0;
@@ -260,6 +312,11 @@ void ps_capture_close(ps_capture *c)
 {
     if (!c)
         return;
+    if (c->rd) {
+        ps_pcapfile_close(c->rd);
+        free(c);
+        return;
+    }
     pcap_close(c->p); /* closes the FILE, which uses fbuf until then */
     free(c->fbuf);
     free(c);
