@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pcapfile.h"
@@ -25,6 +26,7 @@ struct ps_pcapfile_reader {
     bool eof;
     int failed; /* 0, or the status every later call returns */
     ps_pcapfile_info fi;
+    size_t cap;      /* bytes at buf */
     size_t pos, len; /* unread bytes are buf[pos, len) */
     uint64_t base;   /* file offset of buf[0] */
     uint8_t *buf;
@@ -112,7 +114,7 @@ static int fill(ps_pcapfile_reader *r, size_t want)
         r->pos = 0;
     }
     while (!r->eof && r->len < want) {
-        ssize_t n = read(r->fd, r->buf + r->len, BUF_CAP - r->len);
+        ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -141,8 +143,16 @@ ps_pcapfile_reader *ps_pcapfile_open(int fd)
     ps_pcapfile_reader *r = NULL;
     if (ps_pcapfile_header(hdr, got, &fi) == (int)PS_PCAPFILE_HDR)
         r = calloc(1, sizeof *r);
-    if (r)
-        r->buf = malloc(BUF_CAP);
+    if (r) {
+        /* A small file is held whole: a capture of a few packets costs no
+         * 1.3 MiB buffer. */
+        struct stat st;
+        r->cap = BUF_CAP;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+            (uint64_t)st.st_size < BUF_CAP)
+            r->cap = PS_MAX((size_t)st.st_size, (size_t)PS_PCAPFILE_HDR);
+        r->buf = malloc(r->cap);
+    }
     if (!r || !r->buf) {
         if (r)
             free(r);
@@ -191,11 +201,12 @@ int ps_pcapfile_next(ps_pcapfile_reader *r, ps_pcapfile_rec *rec, char *err, siz
             r->failed = PS_ERR_IO;
             return PS_ERR_IO;
         }
-        /* The record is at most 16 + 262144 bytes: this many always fit. */
+        /* The record is at most 16 + 262144 bytes: this many always fit
+         * (or, in a buffer the size of the file, the rest of the file). */
         size_t want = have < PS_PCAPFILE_REC_HDR
                           ? PS_PCAPFILE_REC_HDR
                           : PS_PCAPFILE_REC_HDR + (size_t)rd32(r->buf + r->pos + 8);
-        if (fill(r, PS_MAX(want, (size_t)READ_CHUNK)) != PS_OK) {
+        if (fill(r, PS_MIN(PS_MAX(want, (size_t)READ_CHUNK), r->cap)) != PS_OK) {
             snprintf(err, errlen, "error reading dump file: %s", strerror(errno));
             r->failed = PS_ERR_IO;
             return PS_ERR_IO;
