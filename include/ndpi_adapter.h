@@ -25,10 +25,17 @@ typedef struct ps_ndpi_count {
     uint64_t flows;
 } ps_ndpi_count;
 
-/* Creates a detection module with every protocol enabled and a pool of
- * max_flows flow states; each flow is given at most max_packets data
+/* Creates the adapter: a detection module with every protocol enabled and
+ * a pool of max_flows flow states, both built when the first flow needs
+ * them (or at ps_ndpi_warm); each flow is given at most max_packets data
  * chunks. NULL when nDPI is not built in or on allocation failure. */
 ps_ndpi *ps_ndpi_new(uint32_t max_flows, uint32_t max_packets);
+
+/* Builds the detection module now (NULL is ignored): a live capture pays
+ * its start-up before the first packet instead of in the middle of the
+ * traffic. If nDPI will not start, flows stay unclassified (counted as
+ * pool_exhausted). */
+void ps_ndpi_warm(ps_ndpi *n);
 void ps_ndpi_free(ps_ndpi *n);
 
 /* Takes a flow state from the pool (NULL at the cap, counted). */

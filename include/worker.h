@@ -53,6 +53,10 @@ const ps_app_stats *ps_worker_app_stats(const ps_worker *w);
 /* Stream dissector d's per-worker context (e.g. for ps_tls_stats_get), or NULL. */
 const void *ps_worker_dissector_ctx(const ps_worker *w, const ps_stream_dissector *d);
 
+/* Builds what the worker otherwise builds on first need (the nDPI module),
+ * so that a live capture does not pause in the middle of traffic. */
+void ps_worker_warm(ps_worker *w);
+
 /* The nDPI adapter of this worker (ndpi_adapter.h), NULL when disabled. */
 struct ps_ndpi;
 const struct ps_ndpi *ps_worker_ndpi(const ps_worker *w);

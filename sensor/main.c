@@ -426,6 +426,8 @@ static int run_main(run *r, const char ifaces[][PS_IFNAME_MAX], uint32_t nifaces
         ps_log(LOG_ERR, "out of memory reserving tables (lower flow.memcap_mb?)");
         goto done;
     }
+    if (r->live)
+        ps_worker_warm(r->w);
     (void)ps_correlator_share_baseline(r->corr, wall_us()); /* before capture; warns itself */
     if (ps_privileges_drop(cfg->user, r->live && cfg->keep_net_raw, err, sizeof(err)) != PS_OK) {
         ps_log(LOG_ERR, "%s", err);

@@ -38,8 +38,9 @@ struct ps_ndpi_flow {
 
 struct ps_ndpi {
     struct ndpi_detection_module_struct *mod;
-    ps_slab flows;
-    uint32_t max_packets;
+    ps_slab flows; /* set up with mod */
+    uint32_t max_flows, max_packets;
+    bool init_failed; /* nDPI would not start: flows stay unclassified */
     uint32_t nprotos;
     uint64_t *counts; /* by protocol id; nprotos = out of range */
     ps_ndpi_stats stats;
@@ -51,33 +52,54 @@ ps_ndpi *ps_ndpi_new(uint32_t max_flows, uint32_t max_packets)
     ps_ndpi *n = calloc(1, sizeof(*n));
     if (!n)
         return NULL;
-    n->mod = ndpi_init_detection_module(ndpi_no_prefs);
-    if (!n->mod) {
-        free(n);
-        return NULL;
-    }
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(n->mod, &all);
-    ndpi_finalize_initialization(n->mod);
-    n->nprotos = ndpi_get_num_supported_protocols(n->mod);
-    n->counts = calloc((size_t)n->nprotos + 1, sizeof(*n->counts));
-    if (!n->counts) {
-        ps_ndpi_free(n);
-        return NULL;
-    }
+    n->max_flows = max_flows;
     n->max_packets = max_packets ? max_packets : 1;
-    ps_slab_init(&n->flows, FLOW_HDR + ndpi_detection_get_sizeof_ndpi_flow_struct(), max_flows);
     return n;
+}
+
+/* The detection module is built on first need: it costs about 60 million
+ * instructions (a tenth of a second of a short replay) and many captures,
+ * a sweep's among them, never hand nDPI a flow. */
+static bool ready(ps_ndpi *n)
+{
+    if (n->mod)
+        return true;
+    if (n->init_failed)
+        return false;
+    n->mod = ndpi_init_detection_module(ndpi_no_prefs);
+    if (n->mod) {
+        NDPI_PROTOCOL_BITMASK all;
+        NDPI_BITMASK_SET_ALL(all);
+        ndpi_set_protocol_detection_bitmask2(n->mod, &all);
+        ndpi_finalize_initialization(n->mod);
+        n->nprotos = ndpi_get_num_supported_protocols(n->mod);
+        n->counts = calloc((size_t)n->nprotos + 1, sizeof(*n->counts));
+    }
+    if (!n->mod || !n->counts) {
+        if (n->mod)
+            ndpi_exit_detection_module(n->mod);
+        n->mod = NULL;
+        n->init_failed = true;
+        return false;
+    }
+    ps_slab_init(&n->flows, FLOW_HDR + ndpi_detection_get_sizeof_ndpi_flow_struct(), n->max_flows);
+    return true;
+}
+
+void ps_ndpi_warm(ps_ndpi *n)
+{
+    if (n)
+        (void)ready(n);
 }
 
 void ps_ndpi_free(ps_ndpi *n)
 {
     if (!n)
         return;
-    ps_slab_destroy(&n->flows);
-    if (n->mod)
+    if (n->mod) {
+        ps_slab_destroy(&n->flows);
         ndpi_exit_detection_module(n->mod);
+    }
     free(n->counts);
     free(n);
 }
@@ -85,7 +107,7 @@ void ps_ndpi_free(ps_ndpi *n)
 ps_ndpi_flow *ps_ndpi_flow_new(ps_ndpi *n)
 {
     _Static_assert(sizeof(ps_ndpi_flow) <= FLOW_HDR, "flow header must fit");
-    uint8_t *obj = ps_slab_alloc(&n->flows);
+    uint8_t *obj = ready(n) ? ps_slab_alloc(&n->flows) : NULL;
     if (!obj) {
         n->stats.pool_exhausted++;
         return NULL;
@@ -237,7 +259,7 @@ static int count_cmp(const void *a, const void *b)
 size_t ps_ndpi_counts(const ps_ndpi *n, ps_ndpi_count *out, size_t cap)
 {
     size_t k = 0;
-    for (uint32_t id = 0; id <= n->nprotos && k < cap; id++) {
+    for (uint32_t id = 0; n->counts && id <= n->nprotos && k < cap; id++) {
         if (!n->counts[id])
             continue;
         const char *name = id < n->nprotos ? ndpi_get_proto_name(n->mod, (u_int16_t)id) : NULL;
@@ -270,6 +292,11 @@ ps_ndpi *ps_ndpi_new(uint32_t max_flows, uint32_t max_packets)
     (void)max_flows;
     (void)max_packets;
     return NULL;
+}
+
+void ps_ndpi_warm(ps_ndpi *n)
+{
+    (void)n;
 }
 
 void ps_ndpi_free(ps_ndpi *n)

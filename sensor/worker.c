@@ -458,6 +458,11 @@ const void *ps_worker_dissector_ctx(const ps_worker *w, const ps_stream_dissecto
     return idx >= 0 && idx < PS_MAX_STREAM_DISSECTORS ? w->dctx[idx] : NULL;
 }
 
+void ps_worker_warm(ps_worker *w)
+{
+    ps_ndpi_warm(w->ndpi);
+}
+
 const ps_ndpi *ps_worker_ndpi(const ps_worker *w)
 {
     return w->ndpi;
