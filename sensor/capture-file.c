@@ -206,6 +206,16 @@ int ps_pcapfile_next(ps_pcapfile_reader *r, ps_pcapfile_rec *rec, char *err, siz
         size_t want = have < PS_PCAPFILE_REC_HDR
                           ? PS_PCAPFILE_REC_HDR
                           : PS_PCAPFILE_REC_HDR + (size_t)rd32(r->buf + r->pos + 8);
+        if (want > r->cap) { /* a small file grew after it was opened */
+            uint8_t *nb = realloc(r->buf, BUF_CAP);
+            if (!nb) {
+                snprintf(err, errlen, "out of memory reading the capture");
+                r->failed = PS_ERR_IO;
+                return PS_ERR_IO;
+            }
+            r->buf = nb;
+            r->cap = BUF_CAP;
+        }
         if (fill(r, PS_MIN(PS_MAX(want, (size_t)READ_CHUNK), r->cap)) != PS_OK) {
             snprintf(err, errlen, "error reading dump file: %s", strerror(errno));
             r->failed = PS_ERR_IO;

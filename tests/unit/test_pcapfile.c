@@ -282,6 +282,37 @@ static void test_reader_truncated(void)
     }
 }
 
+/* A small file gets a buffer its own size; when it grows between opening
+ * and reading (being written), a record larger than that buffer still
+ * comes out whole. */
+static void test_reader_file_grows(void)
+{
+    char path[] = "/tmp/ps_pcapfile_grow_XXXXXX";
+    int wfd = mkstemp(path);
+    CU_ASSERT_FATAL(wfd >= 0);
+    uint8_t buf[PS_PCAPFILE_HDR + 2 * PS_PCAPFILE_REC_HDR + 40 + 3000];
+    file_header(buf, 0xa1b2c3d4u, 2, 4, 65535, 1);
+    size_t first = PS_PCAPFILE_HDR + record(buf + PS_PCAPFILE_HDR, 1, 0, 40, 40, 1);
+    size_t second = record(buf + first, 2, 0, 3000, 3000, 2);
+    CU_ASSERT_FATAL(write(wfd, buf, first) == (ssize_t)first);
+    int rfd = open(path, O_RDONLY);
+    CU_ASSERT_FATAL(rfd >= 0);
+    ps_pcapfile_reader *r = ps_pcapfile_open(rfd);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_FATAL(write(wfd, buf + first, second) == (ssize_t)second);
+    ps_pcapfile_rec rec;
+    char err[160] = "";
+    CU_ASSERT_EQUAL(ps_pcapfile_next(r, &rec, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(rec.caplen, 40);
+    CU_ASSERT_EQUAL(ps_pcapfile_next(r, &rec, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(rec.caplen, 3000);
+    CU_ASSERT_EQUAL(rec.data[2999], (uint8_t)(2 + 2999));
+    CU_ASSERT_EQUAL(ps_pcapfile_next(r, &rec, err, sizeof err), 0);
+    ps_pcapfile_close(r);
+    close(wfd);
+    unlink(path);
+}
+
 /* A file the reader does not take is left to libpcap, at offset 0; so is a
  * file shorter than a header. */
 static void test_reader_refuses(void)
@@ -312,6 +343,7 @@ int main(void)
     CU_add_test(s, "record caplen N and N+1, snaplen cut", test_record_limits);
     CU_add_test(s, "reader whole file across refills", test_reader_whole_file);
     CU_add_test(s, "reader every truncation", test_reader_truncated);
+    CU_add_test(s, "reader: a small file that grows", test_reader_file_grows);
     CU_add_test(s, "reader leaves other files to libpcap", test_reader_refuses);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
