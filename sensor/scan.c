@@ -97,7 +97,8 @@ struct ps_scan {
     uint32_t *sk_owner;
     uint32_t sk_free, sk_head, sk_tail;
     uint32_t lru_head, lru_tail, free_head;
-    uint32_t untouched; /* srcs[untouched..] never used: start-up touches no page */
+    uint32_t untouched;   /* srcs[untouched..] never used: start-up touches no page */
+    uint32_t last_src[2]; /* sources src_lookup() found last, or NIL (checked: may be reused) */
     ps_scan_report *q;
     uint32_t qhead, qlen;
     uint8_t *slot_of; /* port -> index in cfg.ports, NO_SLOT if absent */
@@ -299,6 +300,7 @@ ps_scan *ps_scan_new(const ps_scan_config *cfg)
     for (uint32_t i = 0; i < nb; i++)
         s->buckets[i] = NIL;
     s->free_head = NIL;
+    s->last_src[0] = s->last_src[1] = NIL;
     s->lru_head = s->lru_tail = NIL;
     for (uint32_t i = 0; i < cfg->hll_sketches; i++) {
         s->sk_next[i] = i + 1 < cfg->hll_sketches ? i + 1 : NIL;
@@ -515,10 +517,14 @@ static void tb_refill(ps_scan *s, ps_time_us now)
     s->tb_last = now;
 }
 
+/* The bucket is refilled here, when a report wants a token, not per probe:
+ * refills only add up to the cap, so one refill over the whole gap gives
+ * the same tokens as many small ones. */
 static bool tb_take(ps_scan *s)
 {
     if (s->cfg.report_rate == 0)
         return true;
+    tb_refill(s, s->now);
     if (s->tokens < MICRO)
         return false;
     s->tokens -= MICRO;
@@ -690,18 +696,38 @@ static uint32_t src_find(ps_scan *s, const ps_addr *a, uint32_t h)
     return NIL;
 }
 
+static void remember(ps_scan *s, uint32_t i)
+{
+    if (s->last_src[0] != i) {
+        s->last_src[1] = s->last_src[0];
+        s->last_src[0] = i;
+    }
+}
+
 /* The source with address a, or NIL; *h_out is its table key and *slot_out
  * its key-cache entry. The cache remembers where the source was, so a
  * sweep's probes skip the bucket walk. */
 static uint32_t src_lookup(ps_scan *s, const ps_addr *a, uint32_t *h_out, uint32_t *slot_out)
 {
+    /* A sweep's probes come from one or two scanners: the last two sources
+     * found need no key at all (callers use h and slot only when nothing
+     * is found). */
+    for (int k = 0; k < 2; k++) {
+        uint32_t last = s->last_src[k];
+        if (last != NIL && s->srcs[last].used && addr_eq(&s->srcs[last].addr, a))
+            return last;
+    }
     uint32_t h = src_key(s, a, slot_out);
     *h_out = h;
     uint32_t i = s->hcache[*slot_out].idx;
-    if (i != NIL && s->srcs[i].used && s->srcs[i].hash == h && addr_eq(&s->srcs[i].addr, a))
+    if (i != NIL && s->srcs[i].used && s->srcs[i].hash == h && addr_eq(&s->srcs[i].addr, a)) {
+        remember(s, i);
         return i;
+    }
     i = src_find(s, a, h);
     s->hcache[*slot_out].idx = i;
+    if (i != NIL)
+        remember(s, i);
     return i;
 }
 
@@ -1095,19 +1121,23 @@ static void on_syn(ps_scan *s, uint32_t i, const ps_probe *p, uint64_t hdst, boo
         else if (e->mc_hint == MC_HINT_NONE)
             e->mc_hint = MC_HINT_132;
     }
-    if (zmap_old_pass(p)) {
-        e->feat.zmap_ipid++;
-        fp_add(&e->fp_zold, t, k);
-        if (opts_mss1460(p))
-            e->zm_ver = ZM_3X;
-        else if (e->zm_ver == ZM_NONE)
-            e->zm_ver = ZM_2X;
+    /* The window decides most of the gates at once: zmap sends 65535,
+     * nmap's SYN scan 1024-4096 with one MSS option. */
+    if (p->window == 65535) {
+        if (zmap_old_pass(p)) {
+            e->feat.zmap_ipid++;
+            fp_add(&e->fp_zold, t, k);
+            if (opts_mss1460(p))
+                e->zm_ver = ZM_3X;
+            else if (e->zm_ver == ZM_NONE)
+                e->zm_ver = ZM_2X;
+        }
+        if (zmap_new_pass(p)) {
+            e->feat.zmap_options++;
+            fp_add(&e->fp_znew, t, k);
+        }
     }
-    if (zmap_new_pass(p)) {
-        e->feat.zmap_options++;
-        fp_add(&e->fp_znew, t, k);
-    }
-    if (nmap_gate(p))
+    if (p->opts_len == 4 && nmap_gate(p))
         nmap_check(s, e, p, t);
     if (router_mac_hit(p)) {
         e->feat.router_mac++;
@@ -1146,7 +1176,6 @@ void ps_scan_observe(ps_scan *s, const ps_probe *p)
     }
     ps_time_us now = p->ts > s->now ? p->ts : s->now;
     s->now = now;
-    tb_refill(s, now);
 
     /* Answers from targets: look the scanner up by destination. */
     if ((p->flags & (PS_TCP_SYN | PS_TCP_ACK)) == (PS_TCP_SYN | PS_TCP_ACK) ||
