@@ -62,6 +62,17 @@ const ps_pcapfile_info *ps_pcapfile_info_of(const ps_pcapfile_reader *r);
  * reader stays failed. */
 int ps_pcapfile_next(ps_pcapfile_reader *r, ps_pcapfile_rec *rec, char *err, size_t errlen);
 
+/* Called for each record: its time, data (valid until the callback
+ * returns), captured and original lengths. The shape of ps_capture_cb. */
+typedef void (*ps_pcapfile_cb)(void *user, ps_time_us ts, const uint8_t *data, uint32_t caplen,
+                               uint32_t wirelen);
+
+/* Hands up to max records to cb, as ps_pcapfile_next() would one by one.
+ * Returns how many (0 at the end of the file) or PS_ERR_IO as
+ * ps_pcapfile_next() does, after the records before the damage. */
+int ps_pcapfile_dispatch(ps_pcapfile_reader *r, int max, ps_pcapfile_cb cb, void *user, char *err,
+                         size_t errlen);
+
 /* Bytes of the file consumed so far (records handed out, header included). */
 uint64_t ps_pcapfile_offset(const ps_pcapfile_reader *r);
 

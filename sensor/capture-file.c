@@ -80,6 +80,20 @@ int ps_pcapfile_header(const uint8_t *buf, size_t len, ps_pcapfile_info *fi)
     return (int)PS_PCAPFILE_HDR;
 }
 
+/* The record at buf, whose captured length caplen is known to be there. */
+static inline void fill_rec(const ps_pcapfile_info *fi, const uint8_t *buf, uint32_t caplen,
+                            ps_pcapfile_rec *rec)
+{
+    /* Signed 32-bit fields, widened as libpcap widens them into a timeval. */
+    int64_t sec = (int32_t)rd32(buf), frac = (int32_t)rd32(buf + 4);
+    if (fi->nanos)
+        frac /= 1000;
+    rec->ts = (ps_time_us)sec * PS_USEC_PER_SEC + (ps_time_us)frac;
+    rec->data = buf + PS_PCAPFILE_REC_HDR;
+    rec->caplen = PS_MIN(caplen, fi->snaplen);
+    rec->wirelen = rd32(buf + 12);
+}
+
 int64_t ps_pcapfile_record(const ps_pcapfile_info *fi, const uint8_t *buf, size_t len,
                            ps_pcapfile_rec *rec, char *err, size_t errlen)
 {
@@ -93,14 +107,7 @@ int64_t ps_pcapfile_record(const ps_pcapfile_info *fi, const uint8_t *buf, size_
     }
     if (len - PS_PCAPFILE_REC_HDR < caplen)
         return PS_ERR_NEED_MORE;
-    /* Signed 32-bit fields, widened as libpcap widens them into a timeval. */
-    int64_t sec = (int32_t)rd32(buf), frac = (int32_t)rd32(buf + 4);
-    if (fi->nanos)
-        frac /= 1000;
-    rec->ts = (ps_time_us)sec * PS_USEC_PER_SEC + (ps_time_us)frac;
-    rec->data = buf + PS_PCAPFILE_REC_HDR;
-    rec->caplen = PS_MIN(caplen, fi->snaplen);
-    rec->wirelen = rd32(buf + 12);
+    fill_rec(fi, buf, caplen, rec);
     return (int64_t)PS_PCAPFILE_REC_HDR + caplen;
 }
 
@@ -222,6 +229,33 @@ int ps_pcapfile_next(ps_pcapfile_reader *r, ps_pcapfile_rec *rec, char *err, siz
             return PS_ERR_IO;
         }
     }
+}
+
+int ps_pcapfile_dispatch(ps_pcapfile_reader *r, int max, ps_pcapfile_cb cb, void *user, char *err,
+                         size_t errlen)
+{
+    int n = 0;
+    ps_pcapfile_rec rec;
+    while (n < max) {
+        /* Whole records already buffered take no call: that is nearly all. */
+        size_t have = r->len - r->pos;
+        const uint8_t *b = r->buf + r->pos;
+        uint32_t caplen;
+        if (have >= PS_PCAPFILE_REC_HDR && (caplen = rd32(b + 8)) <= PS_PCAPFILE_MAX_CAPLEN &&
+            have - PS_PCAPFILE_REC_HDR >= caplen) {
+            fill_rec(&r->fi, b, caplen, &rec);
+            r->pos += PS_PCAPFILE_REC_HDR + caplen;
+        } else {
+            int rc = ps_pcapfile_next(r, &rec, err, errlen);
+            if (rc < 0)
+                return rc;
+            if (rc == 0)
+                break;
+        }
+        cb(user, rec.ts, rec.data, rec.caplen, rec.wirelen);
+        n++;
+    }
+    return n;
 }
 
 uint64_t ps_pcapfile_offset(const ps_pcapfile_reader *r)

@@ -242,20 +242,8 @@ static void on_pcap_packet(u_char *u, const struct pcap_pkthdr *h, const u_char 
 int ps_capture_dispatch(ps_capture *c, int max, ps_capture_cb cb, void *user, char *err,
                         size_t errlen)
 {
-    if (c->rd) {
-        int n = 0;
-        ps_pcapfile_rec rec;
-        while (n < max) {
-            int rc = ps_pcapfile_next(c->rd, &rec, err, errlen);
-            if (rc < 0)
-                return rc;
-            if (rc == 0)
-                break;
-            cb(user, rec.ts, rec.data, rec.caplen, rec.wirelen);
-            n++;
-        }
-        return n;
-    }
+    if (c->rd)
+        return ps_pcapfile_dispatch(c->rd, max, cb, user, err, errlen);
     dispatch_ctx dc = {cb, user};
     int rc = pcap_dispatch(c->p, max, on_pcap_packet, (u_char *)(void *)&dc);
     if (rc >= 0)

@@ -241,6 +241,64 @@ static void test_reader_whole_file(void)
     free(f);
 }
 
+typedef struct seen {
+    uint32_t n;
+    bool intact;
+} seen;
+
+static void on_rec(void *user, ps_time_us ts, const uint8_t *data, uint32_t caplen,
+                   uint32_t wirelen)
+{
+    seen *sn = user;
+    uint32_t i = sn->n++;
+    uint32_t want = (i * 37u) % 1601u;
+    if (caplen != want || wirelen != want + 4 || ts != (1000ull + i) * 1000000u + i % 1000000u)
+        sn->intact = false;
+    for (uint32_t k = 0; k < caplen && sn->intact; k++)
+        if (data[k] != (uint8_t)(i + k))
+            sn->intact = false;
+}
+
+/* ps_pcapfile_dispatch in batches of 7 hands out the same records as
+ * ps_pcapfile_next, across refills, then 0; on a truncated copy it hands
+ * out the whole records and then fails, and stays failed. */
+static void test_reader_dispatch(void)
+{
+    size_t len = 0;
+    uint32_t count = 0;
+    uint8_t *f = many_records(&len, &count);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int cut = 0; cut < 2; cut++) {
+        size_t flen = cut ? len - 3 : len;
+        int fd = temp_file(f, flen);
+        CU_ASSERT_FATAL(fd >= 0);
+        ps_pcapfile_reader *r = ps_pcapfile_open(fd);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        seen sn = {0, true};
+        char err[160] = "";
+        int rc, calls = 0;
+        while ((rc = ps_pcapfile_dispatch(r, 7, on_rec, &sn, err, sizeof err)) > 0) {
+            CU_ASSERT(rc <= 7);
+            calls++;
+        }
+        CU_ASSERT(sn.intact);
+        CU_ASSERT(calls >= (int)(count / 7));
+        if (!cut) {
+            CU_ASSERT_EQUAL(rc, 0);
+            CU_ASSERT_EQUAL(sn.n, count);
+            CU_ASSERT_EQUAL(ps_pcapfile_offset(r), len);
+        } else {
+            CU_ASSERT_EQUAL(rc, PS_ERR_IO);
+            CU_ASSERT_EQUAL(sn.n, count - 1);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "truncated dump file"));
+            CU_ASSERT_EQUAL(ps_pcapfile_dispatch(r, 7, on_rec, &sn, err, sizeof err), PS_ERR_IO);
+            CU_ASSERT_EQUAL(sn.n, count - 1);
+        }
+        ps_pcapfile_close(r);
+    }
+    free(f);
+}
+
 /* Every truncation of a three-record file: the whole records before the
  * cut come out, then 0 at a record boundary or a "truncated" error
  * (header or data, in libpcap's words) that stays. */
@@ -343,6 +401,7 @@ int main(void)
     CU_add_test(s, "record caplen N and N+1, snaplen cut", test_record_limits);
     CU_add_test(s, "reader whole file across refills", test_reader_whole_file);
     CU_add_test(s, "reader every truncation", test_reader_truncated);
+    CU_add_test(s, "dispatch in batches, whole and truncated", test_reader_dispatch);
     CU_add_test(s, "reader: a small file that grows", test_reader_file_grows);
     CU_add_test(s, "reader leaves other files to libpcap", test_reader_refuses);
     CU_basic_set_mode(CU_BRM_VERBOSE);
