@@ -124,14 +124,34 @@ static const uint8_t keep4[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
 static const uint8_t keep6[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
                                   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
+/* True when the packet's transport checksum covers its payload: TCP, or
+ * UDP with a checksum, right after the fixed IP header (IPv6 extension
+ * headers or an IPv4 fragment: false). */
+static bool l4_sum_covers(const uint8_t *ip, uint32_t hl, uint32_t len)
+{
+    uint8_t proto;
+    if ((ip[0] >> 4) == 4) {
+        if (ps_rd16(ip + 6) & 0x3fff) /* a fragment: the checksum is the datagram's */
+            return false;
+        proto = ip[9];
+    } else {
+        proto = ip[6];
+    }
+    if (proto == 6)
+        return true;
+    return proto == 17 && len - hl >= 8 && ps_rd16(ip + hl + 6) != 0;
+}
+
 /* Keyed hash of the packet with the fields a router rewrites (TTL / hop
  * limit and the IPv4 header checksum) blanked, so a copy one hop later
- * matches. Only the IP header, the first PS_DEDUP_BODY bytes after it
+ * matches. Only the IP header and the first PS_DEDUP_BODY bytes after it
  * (transport header with its sequence numbers and checksum, start of
- * payload) and the last 16 bytes are hashed: with the length compared too,
- * two different packets that agree on all of that within the window do not
- * occur, and bulk data then costs the same as a small packet. The packet
- * is read in place, 16 bytes a multiply. `len` >= 20 (IPv4) or 40 (IPv6). */
+ * payload) are hashed, and the last 16 bytes unless a TCP or UDP checksum,
+ * hashed with its header, already stands for the payload: with the length
+ * compared too, two different packets that agree on all of that within the
+ * window do not occur. Bulk data then costs the same as a small packet,
+ * and a TCP segment's last cache line is never read. The packet is read
+ * in place, 16 bytes a multiply. `len` >= 20 (IPv4) or 40 (IPv6). */
 #define PS_DEDUP_BODY 128u
 static uint64_t packet_hash(const ps_dedup *dd, const uint8_t *ip, uint32_t len)
 {
@@ -156,7 +176,7 @@ static uint64_t packet_hash(const ps_dedup *dd, const uint8_t *ip, uint32_t len)
         }
         h = mum(rd64(q) ^ dd->k2, rd64(q + 8) ^ h);
     }
-    if (end < len)
+    if (end < len && !(hl <= len && l4_sum_covers(ip, hl, len)))
         h = mum(rd64(ip + len - 16) ^ dd->k2, rd64(ip + len - 8) ^ h);
     return mum(h ^ dd->k1, (uint64_t)len ^ dd->k2);
 }

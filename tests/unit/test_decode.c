@@ -1495,6 +1495,52 @@ static void test_dedup_lengths(void)
     ps_decoder_free(d);
 }
 
+/* A long TCP segment's (or checksummed UDP datagram's) last bytes are not
+ * hashed: its checksum, hashed with the header, stands for them. A copy
+ * whose tail changed with the checksum corrected is a different packet; a
+ * tail change with the checksum left alone (a copy no sender would make)
+ * is taken for the duplicate. UDP without a checksum keeps its tail
+ * hashed. */
+static void test_dedup_l4_sum_tail(void)
+{
+    ps_decoder *d = mkdec_ex(PS_CSUM_NO, 2000, 4, 1000, 3);
+    uint8_t pl[600], l4[700], f[800], g[800];
+    ps_packet p;
+    for (size_t i = 0; i < sizeof pl; i++)
+        pl[i] = (uint8_t)(i * 13 + 5);
+    ps_time_us ts = 5000000;
+    /* TCP */
+    size_t n = put_ip4(f, &A4, 6, l4, put_tcp(l4, &A4, pl, sizeof pl));
+    CU_ASSERT_EQUAL_FATAL(dec_at(d, PS_LINK_RAW, ts, f, n, &p), PS_OK);
+    memcpy(g, f, n);
+    g[n - 1] ^= 0x40; /* tail changed, checksum not */
+    CU_ASSERT_EQUAL(dec_at(d, PS_LINK_RAW, ts + 1, g, n, &p), PS_ERR_SKIP);
+    memcpy(g, f, n);
+    memcpy(l4, f + 20, n - 20);
+    l4[n - 21] ^= 0x40;
+    w16(l4 + 16, 0);
+    w16(l4 + 16, fold(sum16(pseudo(&A4, 6, n - 20), l4, n - 20)));
+    memcpy(g + 20, l4, n - 20);
+    CU_ASSERT_EQUAL(dec_at(d, PS_LINK_RAW, ts + 2, g, n, &p), PS_OK);
+    /* UDP with a checksum: as TCP. */
+    ts += 100000;
+    n = put_ip4(f, &A4, 17, l4, put_udp(l4, &A4, 5353, 53, pl, sizeof pl));
+    CU_ASSERT_EQUAL_FATAL(dec_at(d, PS_LINK_RAW, ts, f, n, &p), PS_OK);
+    memcpy(g, f, n);
+    g[n - 2] ^= 0x01;
+    CU_ASSERT_EQUAL(dec_at(d, PS_LINK_RAW, ts + 1, g, n, &p), PS_ERR_SKIP);
+    /* UDP without a checksum: the tail is what tells them apart. */
+    ts += 100000;
+    n = put_ip4(f, &A4, 17, l4, put_udp(l4, &A4, 5353, 53, pl, sizeof pl));
+    w16(f + 20 + 6, 0);
+    CU_ASSERT_EQUAL_FATAL(dec_at(d, PS_LINK_RAW, ts, f, n, &p), PS_OK);
+    memcpy(g, f, n);
+    g[n - 2] ^= 0x01;
+    CU_ASSERT_EQUAL(dec_at(d, PS_LINK_RAW, ts + 1, g, n, &p), PS_OK);
+    CU_ASSERT_EQUAL(ps_decoder_stats(d)->duplicates, 2);
+    ps_decoder_free(d);
+}
+
 /* Every strict prefix must be skipped, the whole frame decoded. */
 static void check_prefixes(int lt, const uint8_t *f, size_t n)
 {
@@ -1720,6 +1766,7 @@ int main(void)
         {"checksum auto mode", test_checksum_auto},
         {"dedup", test_dedup},
         {"dedup_lengths", test_dedup_lengths},
+        {"dedup: TCP/UDP checksum stands for the tail", test_dedup_l4_sum_tail},
         {"defer_tcp_csum", test_defer_tcp_csum},
         {"truncated prefixes", test_truncated_prefixes},
         {"odd inputs", test_odd_inputs},
