@@ -161,10 +161,15 @@ int ps_flow_process(ps_flow_table *t, const ps_packet *pkt, ps_flow **flow_out);
 /* ps_flow_process() in steps, so that the table's cache misses overlap
  * other work: ps_flow_hash() is the packet's keyed tuple hash (valid for
  * this table only), ps_flow_prefetch() starts loading what the packet will
- * touch, and ps_flow_process_hashed() (same contract as ps_flow_process)
- * takes that hash instead of computing it. */
+ * touch (true when its home slot is in use), and ps_flow_process_hashed() (same contract as
+ * ps_flow_process) takes that hash instead of computing it. */
 uint64_t ps_flow_hash(const ps_flow_table *t, const ps_packet *p);
-void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h);
+bool ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h);
+/* Second stage, a few packets after a ps_flow_prefetch() that returned true
+ * (the home slot is in use: the packet may have a flow): reads the slot,
+ * loaded by then, and starts loading the flow it names when its hash
+ * matches. */
+void ps_flow_prefetch_flow(const ps_flow_table *t, uint64_t h);
 int ps_flow_process_hashed(ps_flow_table *t, const ps_packet *p, uint64_t h, ps_flow **flow_out);
 
 /* The flow the packet (hash `h` from ps_flow_hash()) belongs to, or NULL;

@@ -630,12 +630,26 @@ uint64_t ps_flow_hash(const ps_flow_table *t, const ps_packet *p)
     return tuple_hash(t, &p->src, p->sport, &p->dst, p->dport);
 }
 
-void ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h)
+bool ps_flow_prefetch(const ps_flow_table *t, const ps_packet *p, uint64_t h)
 {
-    if (slot_used(t, (uint32_t)h & t->smask))
+    bool used = slot_used(t, (uint32_t)h & t->smask);
+    if (used)
         __builtin_prefetch(&t->slots[(uint32_t)h & t->smask]);
     if (p->tcp_flags & (PS_TCP_SYN | PS_TCP_RST))
         __builtin_prefetch(syn_set(t, h), 1);
+    return used;
+}
+
+void ps_flow_prefetch_flow(const ps_flow_table *t, uint64_t h)
+{
+    uint32_t i = (uint32_t)h & t->smask;
+    if (!slot_used(t, i) || t->slots[i].hash != (uint32_t)h)
+        return;
+    /* Every line of the flow: the lookup reads the tuple, processing the
+     * counters, the direction's stream and the LRU links at the end. */
+    const char *f = (const char *)&t->flows[t->slots[i].idx - 1];
+    for (size_t off = 0; off < sizeof(ps_flow) + 63; off += 64)
+        __builtin_prefetch(f + off);
 }
 
 const ps_flow *ps_flow_find(ps_flow_table *t, const ps_packet *p, uint64_t h)

@@ -25,6 +25,7 @@
 typedef struct batch_ent {
     ps_packet pkt;
     uint64_t h;
+    bool slot_used; /* the flow index has an entry where this packet's flow would be */
     uint8_t frame[PS_BATCH_FRAME];
 } batch_ent;
 
@@ -360,12 +361,13 @@ static void finish_oldest(ps_worker *w)
 
 /* Decodes a frame; for TCP, hashes it and prefetches its flow-table lines. */
 static bool decode_tcp(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
-                       uint32_t caplen, uint32_t wirelen, ps_packet *pkt, uint64_t *h)
+                       uint32_t caplen, uint32_t wirelen, ps_packet *pkt, uint64_t *h,
+                       bool *slot_used)
 {
     if (ps_decode(w->dec, linktype, ts, frame, caplen, wirelen, pkt) != PS_OK || pkt->ip_proto != 6)
         return false;
     *h = ps_flow_hash(w->flows, pkt);
-    ps_flow_prefetch(w->flows, pkt, *h);
+    *slot_used = ps_flow_prefetch(w->flows, pkt, *h);
     return true;
 }
 
@@ -402,7 +404,8 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
         ps_worker_drain(w);
         ps_packet pkt;
         uint64_t h;
-        if (decode_tcp(w, linktype, ts, frame, caplen, wirelen, &pkt, &h))
+        bool used;
+        if (decode_tcp(w, linktype, ts, frame, caplen, wirelen, &pkt, &h, &used))
             packet_tcp(w, &pkt, h);
         return;
     }
@@ -410,7 +413,7 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
         finish_oldest(w);
     batch_ent *e = &w->batch[(w->bhead + w->bcount) % PS_BATCH];
     copy_frame(e->frame, frame, caplen);
-    if (!decode_tcp(w, linktype, ts, e->frame, caplen, wirelen, &e->pkt, &e->h))
+    if (!decode_tcp(w, linktype, ts, e->frame, caplen, wirelen, &e->pkt, &e->h, &e->slot_used))
         return;
     if (e->pkt.reassembled) { /* its bytes are the decoder's, until the next fragment */
         ps_worker_drain(w);
@@ -418,6 +421,12 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
         return;
     }
     w->bcount++;
+    /* Halfway through the ring, a packet's slot has arrived: fetch its flow. */
+    if (w->bcount > PS_BATCH / 2) {
+        const batch_ent *m = &w->batch[(w->bhead + w->bcount - 1 - PS_BATCH / 2) % PS_BATCH];
+        if (m->slot_used)
+            ps_flow_prefetch_flow(w->flows, m->h);
+    }
 }
 
 void ps_worker_flush(ps_worker *w, ps_time_us now)
