@@ -57,8 +57,7 @@ typedef struct src {
     uint8_t mc_hint, zm_ver;
     bool nmap_old;
     uint8_t nmap_next;
-    uint32_t hash;
-    uint32_t hnext, older, newer;
+    uint32_t older, newer;
     uint32_t sketch, sk_older, sk_newer;
     uint32_t nexact, nwin, nresp;
     uint32_t peak_hp, peak_ph;
@@ -89,6 +88,11 @@ struct ps_scan {
     uint64_t k0, k1;
     ps_mix_key key; /* from k0, k1: spoofed sources cannot aim at one bucket */
     src *srcs;
+    /* Per source, apart from its large entry: table key and next in its
+     * bucket (or in the free list). A bucket walk reads only these. */
+    struct {
+        uint32_t hash, next;
+    } * link;
     uint32_t *buckets;
     uint32_t bmask;
     uint32_t *exact, *win;
@@ -206,7 +210,7 @@ size_t ps_scan_config_memory(const ps_scan_config *c)
 {
     size_t n = c->max_sources, e = c->exact_targets, k = c->hll_sketches;
     size_t m = sizeof(ps_scan);
-    m += n * sizeof(src);
+    m += n * (sizeof(src) + 2 * sizeof(uint32_t));
     m += (size_t)bucket_count(c->max_sources) * sizeof(uint32_t);
     m += 2 * n * e * sizeof(uint32_t);
     m += k * ((size_t)1 << c->hll_bits) + 2 * k * sizeof(uint32_t);
@@ -283,6 +287,7 @@ ps_scan *ps_scan_new(const ps_scan_config *cfg)
     uint32_t n = cfg->max_sources, nb = bucket_count(n);
     size_t e = cfg->exact_targets;
     s->srcs = calloc(n, sizeof(src));
+    s->link = calloc(n, sizeof *s->link);
     s->buckets = malloc((size_t)nb * sizeof(uint32_t));
     s->exact = calloc((size_t)n * e, sizeof(uint32_t));
     s->win = calloc((size_t)n * e, sizeof(uint32_t));
@@ -291,8 +296,8 @@ ps_scan *ps_scan_new(const ps_scan_config *cfg)
     s->sk_owner = calloc(cfg->hll_sketches, sizeof(uint32_t));
     s->q = calloc(cfg->max_pending, sizeof(ps_scan_report));
     s->slot_of = malloc(65536);
-    if (!s->srcs || !s->buckets || !s->exact || !s->win || !s->sketches || !s->sk_next ||
-        !s->sk_owner || !s->q || !s->slot_of) {
+    if (!s->srcs || !s->link || !s->buckets || !s->exact || !s->win || !s->sketches ||
+        !s->sk_next || !s->sk_owner || !s->q || !s->slot_of) {
         ps_scan_free(s);
         return NULL;
     }
@@ -354,6 +359,7 @@ void ps_scan_free(ps_scan *s)
     if (!s)
         return;
     free(s->srcs);
+    free(s->link);
     free(s->buckets);
     free(s->exact);
     free(s->win);
@@ -690,8 +696,8 @@ bool ps_scan_next_report(ps_scan *s, ps_scan_report *out)
 
 static uint32_t src_find(ps_scan *s, const ps_addr *a, uint32_t h)
 {
-    for (uint32_t i = s->buckets[h & s->bmask]; i != NIL; i = s->srcs[i].hnext)
-        if (s->srcs[i].hash == h && addr_eq(&s->srcs[i].addr, a))
+    for (uint32_t i = s->buckets[h & s->bmask]; i != NIL; i = s->link[i].next)
+        if (s->link[i].hash == h && addr_eq(&s->srcs[i].addr, a))
             return i;
     return NIL;
 }
@@ -720,7 +726,7 @@ static uint32_t src_lookup(ps_scan *s, const ps_addr *a, uint32_t *h_out, uint32
     uint32_t h = src_key(s, a, slot_out);
     *h_out = h;
     uint32_t i = s->hcache[*slot_out].idx;
-    if (i != NIL && s->srcs[i].used && s->srcs[i].hash == h && addr_eq(&s->srcs[i].addr, a)) {
+    if (i != NIL && s->srcs[i].used && s->link[i].hash == h && addr_eq(&s->srcs[i].addr, a)) {
         remember(s, i);
         return i;
     }
@@ -737,15 +743,15 @@ static void src_drop(ps_scan *s, uint32_t i, int end, ps_time_us now)
     src *e = &s->srcs[i];
     if (e->announced)
         emit(s, i, PS_SCAN_PHASE_FINAL, end, now);
-    uint32_t *pp = &s->buckets[e->hash & s->bmask];
+    uint32_t *pp = &s->buckets[s->link[i].hash & s->bmask];
     while (*pp != i && *pp != NIL)
-        pp = &s->srcs[*pp].hnext;
+        pp = &s->link[*pp].next;
     if (*pp == i)
-        *pp = e->hnext;
+        *pp = s->link[i].next;
     lru_unlink(s, i);
     sk_release(s, i);
     e->used = false;
-    e->hnext = s->free_head;
+    s->link[i].next = s->free_head;
     s->free_head = i;
     s->st.sources_active--;
 }
@@ -778,17 +784,17 @@ static uint32_t src_new(ps_scan *s, const ps_addr *a, uint32_t h, ps_time_us now
     }
     uint32_t i = s->free_head;
     if (i != NIL)
-        s->free_head = s->srcs[i].hnext;
+        s->free_head = s->link[i].next;
     else
         i = s->untouched++;
     src *e = &s->srcs[i];
     memset(e, 0, sizeof *e);
     e->used = true;
     e->addr = *a;
-    e->hash = h;
+    s->link[i].hash = h;
     e->sketch = e->sk_older = e->sk_newer = NIL;
     e->first_seen = e->last_seen = e->win_start = e->lru_at = e->sk_at = now;
-    e->hnext = s->buckets[h & s->bmask];
+    s->link[i].next = s->buckets[h & s->bmask];
     s->buckets[h & s->bmask] = i;
     lru_push_head(s, i);
     s->st.sources_created++;
