@@ -11,6 +11,10 @@
 #define PS_PCAPFILE_REC_HDR 16u
 /* libpcap's MAXIMUM_SNAPLEN: a record that claims more is damage, not a packet. */
 #define PS_PCAPFILE_MAX_CAPLEN 262144u
+/* A record's data, once handed out by the reader, stays where it is until
+ * records of at least this many more bytes (headers included) have been
+ * handed out: a consumer may hold a few frames without copying them. */
+#define PS_PCAPFILE_STABLE_BYTES (1u << 20)
 
 /* What the file header says, as this reader uses it. */
 typedef struct ps_pcapfile_info {
@@ -56,14 +60,15 @@ ps_pcapfile_reader *ps_pcapfile_open(int fd);
 /* The file header's view of the capture. */
 const ps_pcapfile_info *ps_pcapfile_info_of(const ps_pcapfile_reader *r);
 
-/* Next record: 1 with *rec filled (its data valid until the next call), 0
+/* Next record: 1 with *rec filled (its data valid as PS_PCAPFILE_STABLE_BYTES says), 0
  * at the end of the file, PS_ERR_IO on a read error, a truncated record or
  * one claiming too much (err says which, in libpcap's words). A failed
  * reader stays failed. */
 int ps_pcapfile_next(ps_pcapfile_reader *r, ps_pcapfile_rec *rec, char *err, size_t errlen);
 
-/* Called for each record: its time, data (valid until the callback
- * returns), captured and original lengths. The shape of ps_capture_cb. */
+/* Called for each record: its time, data (left in place as
+ * PS_PCAPFILE_STABLE_BYTES says), captured and original lengths. The shape
+ * of ps_capture_cb. */
 typedef void (*ps_pcapfile_cb)(void *user, ps_time_us ts, const uint8_t *data, uint32_t caplen,
                                uint32_t wirelen);
 

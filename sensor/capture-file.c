@@ -17,9 +17,9 @@
 
 #define MAGIC_US   0xa1b2c3d4u
 #define MAGIC_NS   0xa1b23c4du
-#define READ_CHUNK (1u << 20)
-/* A whole record always fits after the unread tail moves to the front. */
-#define BUF_CAP (READ_CHUNK + PS_PCAPFILE_REC_HDR + PS_PCAPFILE_MAX_CAPLEN)
+#define READ_CHUNK PS_PCAPFILE_STABLE_BYTES
+/* A whole record always fits after an unread tail, which is shorter. */
+#define BUF_CAP (READ_CHUNK + 2 * (PS_PCAPFILE_REC_HDR + PS_PCAPFILE_MAX_CAPLEN))
 
 struct ps_pcapfile_reader {
     int fd;
@@ -29,7 +29,12 @@ struct ps_pcapfile_reader {
     size_t cap;      /* bytes at buf */
     size_t pos, len; /* unread bytes are buf[pos, len) */
     uint64_t base;   /* file offset of buf[0] */
-    uint8_t *buf;
+    uint8_t *buf;    /* bufs[cur] */
+    /* Two buffers, used in turn: a refill continues in the other one and
+     * leaves the records handed out where they are (PS_PCAPFILE_STABLE_BYTES). */
+    uint8_t *bufs[2];
+    size_t caps[2];
+    int cur;
 };
 
 static uint32_t rd32(const uint8_t *p)
@@ -111,16 +116,33 @@ int64_t ps_pcapfile_record(const ps_pcapfile_info *fi, const uint8_t *buf, size_
     return (int64_t)PS_PCAPFILE_REC_HDR + caplen;
 }
 
-/* Reads until at least `want` unread bytes are buffered or the file ends. */
-static int fill(ps_pcapfile_reader *r, size_t want)
+/* Reads until at least `need` (<= 16 + 262144) unread bytes are buffered
+ * or the file ends. When they would not fit after the read position, the
+ * unread tail is copied to the start of the other buffer, which continues;
+ * this one is left alone until that one runs short in turn, which takes
+ * more than READ_CHUNK bytes of records. */
+static int fill(ps_pcapfile_reader *r, size_t need)
 {
-    if (r->pos > 0) {
-        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+    if (r->cap - r->pos < need) {
+        int o = 1 - r->cur;
+        if (!r->bufs[o]) {
+            r->bufs[o] = malloc(BUF_CAP);
+            if (!r->bufs[o]) {
+                errno = ENOMEM;
+                return PS_ERR_NOMEM;
+            }
+            r->caps[o] = BUF_CAP;
+        }
+        size_t tail = r->len - r->pos;
+        memcpy(r->bufs[o], r->buf + r->pos, tail);
         r->base += r->pos;
-        r->len -= r->pos;
+        r->cur = o;
+        r->buf = r->bufs[o];
+        r->cap = r->caps[o];
         r->pos = 0;
+        r->len = tail;
     }
-    while (!r->eof && r->len < want) {
+    while (!r->eof && r->len - r->pos < need) {
         ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
         if (n < 0) {
             if (errno == EINTR)
@@ -158,7 +180,8 @@ ps_pcapfile_reader *ps_pcapfile_open(int fd)
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
             (uint64_t)st.st_size < BUF_CAP)
             r->cap = PS_MAX((size_t)st.st_size, (size_t)PS_PCAPFILE_HDR);
-        r->buf = malloc(r->cap);
+        r->buf = r->bufs[0] = malloc(r->cap);
+        r->caps[0] = r->cap;
     }
     if (!r || !r->buf) {
         if (r)
@@ -208,22 +231,12 @@ int ps_pcapfile_next(ps_pcapfile_reader *r, ps_pcapfile_rec *rec, char *err, siz
             r->failed = PS_ERR_IO;
             return PS_ERR_IO;
         }
-        /* The record is at most 16 + 262144 bytes: this many always fit
-         * (or, in a buffer the size of the file, the rest of the file). */
-        size_t want = have < PS_PCAPFILE_REC_HDR
+        /* At most 16 + 262144 bytes: the other buffer always has room (a
+         * buffer the size of a small file that grew since does not). */
+        size_t need = have < PS_PCAPFILE_REC_HDR
                           ? PS_PCAPFILE_REC_HDR
                           : PS_PCAPFILE_REC_HDR + (size_t)rd32(r->buf + r->pos + 8);
-        if (want > r->cap) { /* a small file grew after it was opened */
-            uint8_t *nb = realloc(r->buf, BUF_CAP);
-            if (!nb) {
-                snprintf(err, errlen, "out of memory reading the capture");
-                r->failed = PS_ERR_IO;
-                return PS_ERR_IO;
-            }
-            r->buf = nb;
-            r->cap = BUF_CAP;
-        }
-        if (fill(r, PS_MIN(PS_MAX(want, (size_t)READ_CHUNK), r->cap)) != PS_OK) {
+        if (fill(r, need) != PS_OK) {
             snprintf(err, errlen, "error reading dump file: %s", strerror(errno));
             r->failed = PS_ERR_IO;
             return PS_ERR_IO;
@@ -268,6 +281,7 @@ void ps_pcapfile_close(ps_pcapfile_reader *r)
     if (!r)
         return;
     close(r->fd);
-    free(r->buf);
+    free(r->bufs[0]);
+    free(r->bufs[1]);
     free(r);
 }
