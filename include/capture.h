@@ -59,6 +59,15 @@ int ps_capture_next(ps_capture *c, ps_time_us *ts, const uint8_t **data, uint32_
 int ps_capture_dispatch(ps_capture *c, int max, ps_capture_cb cb, void *user, char *err,
                         size_t errlen);
 
+/* Bytes of later frames for which a frame handed out by
+ * ps_capture_dispatch() stays in place, when ps_capture_stable() says so. */
+#define PS_CAPTURE_STABLE_BYTES (1u << 20)
+
+/* True when frames stay in place for PS_CAPTURE_STABLE_BYTES after they
+ * were handed out (classic pcap files, read in place); false when the
+ * capture may reuse a frame's memory once its callback returns. */
+bool ps_capture_stable(const ps_capture *c);
+
 /* Descriptor to poll() for readability (live captures), or -1. */
 int ps_capture_fd(const ps_capture *c);
 

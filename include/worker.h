@@ -34,6 +34,17 @@ void ps_worker_free(ps_worker *w, ps_time_us now);
 void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
                       uint32_t caplen, uint32_t wirelen);
 
+/* How much later capture data a frame given to ps_worker_packet_stable()
+ * must stay in place for. */
+#define PS_WORKER_HOLD_BYTES (1u << 20)
+
+/* ps_worker_packet() for a capture that leaves each frame where it is until
+ * frames of PS_WORKER_HOLD_BYTES more bytes have been passed (the pcap file
+ * reader): frames are held without a copy, large ones too, so that the
+ * flows of bulk segments are fetched ahead like those of small packets. */
+void ps_worker_packet_stable(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
+                             uint32_t caplen, uint32_t wirelen);
+
 /* Finishes the frames ps_worker_packet() holds back. Call it before reading
  * per-flow results or handing time to the correlator. */
 void ps_worker_drain(ps_worker *w);

@@ -254,6 +254,14 @@ int ps_capture_dispatch(ps_capture *c, int max, ps_capture_cb cb, void *user, ch
     return PS_ERR_IO;
 }
 
+_Static_assert(PS_CAPTURE_STABLE_BYTES <= PS_PCAPFILE_STABLE_BYTES,
+               "what the reader keeps in place");
+
+bool ps_capture_stable(const ps_capture *c)
+{
+    return c->rd != NULL;
+}
+
 int ps_capture_fd(const ps_capture *c)
 {
     return c->live ? pcap_get_selectable_fd(c->p) : -1;

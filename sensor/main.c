@@ -123,14 +123,17 @@ typedef struct run {
     uint64_t t0;               /* monotonic start */
 } run;
 
-/* The packet path shared by replay and live capture. */
-static void on_packet(void *u, int linktype, ps_time_us ts, const uint8_t *data, uint32_t caplen,
-                      uint32_t wirelen)
+/* The packet path shared by replay and live capture; `stable`: the frame
+ * stays in place as ps_capture_stable() says, so the worker may hold it. */
+static inline void packet_in(run *r, int linktype, ps_time_us ts, const uint8_t *data,
+                             uint32_t caplen, uint32_t wirelen, bool stable)
 {
-    run *r = u;
     if (ts > r->now)
         r->now = ts;
-    ps_worker_packet(r->w, linktype, ts, data, caplen, wirelen);
+    if (stable)
+        ps_worker_packet_stable(r->w, linktype, ts, data, caplen, wirelen);
+    else
+        ps_worker_packet(r->w, linktype, ts, data, caplen, wirelen);
     if (r->now >= r->last_tick + PS_CORR_TICK_US) {
         ps_worker_drain(r->w); /* the correlator's clock must not pass held packets */
         ps_correlator_tick(r->corr, r->now);
@@ -138,11 +141,27 @@ static void on_packet(void *u, int linktype, ps_time_us ts, const uint8_t *data,
     }
 }
 
+static void on_packet(void *u, int linktype, ps_time_us ts, const uint8_t *data, uint32_t caplen,
+                      uint32_t wirelen)
+{
+    packet_in(u, linktype, ts, data, caplen, wirelen, false);
+}
+
 static void on_file_packet(void *u, ps_time_us ts, const uint8_t *data, uint32_t caplen,
                            uint32_t wirelen)
 {
     run *r = u;
-    on_packet(r, r->linktype, ts, data, caplen, wirelen);
+    packet_in(r, r->linktype, ts, data, caplen, wirelen, false);
+}
+
+_Static_assert(PS_CAPTURE_STABLE_BYTES >= PS_WORKER_HOLD_BYTES,
+               "the worker holds frames no longer than the capture leaves them in place");
+
+static void on_file_packet_stable(void *u, ps_time_us ts, const uint8_t *data, uint32_t caplen,
+                                  uint32_t wirelen)
+{
+    run *r = u;
+    packet_in(r, r->linktype, ts, data, caplen, wirelen, true);
 }
 
 /* Writes a stats record to the log (stderr or syslog) and the Redis stats stream. */
@@ -279,7 +298,10 @@ static void replay_loop(run *r)
     uint64_t last_progress = mono_us();
     bool printed = false;
     for (;;) {
-        int n = ps_capture_dispatch(r->cap, PS_FILE_BATCH, on_file_packet, r, err, sizeof(err));
+        int n =
+            ps_capture_dispatch(r->cap, PS_FILE_BATCH,
+                                ps_capture_stable(r->cap) ? on_file_packet_stable : on_file_packet,
+                                r, err, sizeof(err));
         if (n < 0) {
             if (printed)
                 fputc('\n', stderr);

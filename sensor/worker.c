@@ -22,11 +22,18 @@
 #define PS_BATCH       8
 #define PS_BATCH_FRAME 192
 
+/* Largest frame held without a copy when the capture leaves frames in
+ * place (ps_worker_packet_stable): PS_BATCH of them stay well within
+ * PS_WORKER_HOLD_BYTES. */
+#define PS_HOLD_FRAME 65536u
+_Static_assert((uint64_t)PS_BATCH *PS_HOLD_FRAME <= PS_WORKER_HOLD_BYTES,
+               "held frames must stay within what the capture leaves in place");
+
 typedef struct batch_ent {
     ps_packet pkt;
     uint64_t h;
     bool slot_used; /* the flow index has an entry where this packet's flow would be */
-    uint8_t frame[PS_BATCH_FRAME];
+    uint8_t frame[PS_BATCH_FRAME]; /* the copy, when the capture may reuse its buffer */
 } batch_ent;
 
 struct ps_worker {
@@ -393,14 +400,19 @@ static void copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
         memcpy(dst + len - 16, src + len - 16, 16);
 }
 
-void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
-                      uint32_t caplen, uint32_t wirelen)
+/* The ring, for frames the capture may reuse (copied when small) or leaves
+ * in place (`stable`: held as they are, bulk segments too, so that their
+ * flows are fetched ahead as well). */
+__attribute__((always_inline)) static inline void packet_in(ps_worker *w, int linktype,
+                                                            ps_time_us ts, const uint8_t *frame,
+                                                            uint32_t caplen, uint32_t wirelen,
+                                                            bool stable)
 {
     w->stats.packets++;
     w->stats.bytes += wirelen;
     if (ts >= w->last_tick + PS_TICK_INTERVAL_US)
         ps_worker_tick(w, ts);
-    if (caplen > PS_BATCH_FRAME || frame == NULL) {
+    if (caplen > (stable ? PS_HOLD_FRAME : PS_BATCH_FRAME) || frame == NULL) {
         ps_worker_drain(w);
         ps_packet pkt;
         uint64_t h;
@@ -412,8 +424,11 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
     if (w->bcount == PS_BATCH) /* the oldest leaves: its lines were prefetched long ago */
         finish_oldest(w);
     batch_ent *e = &w->batch[(w->bhead + w->bcount) % PS_BATCH];
-    copy_frame(e->frame, frame, caplen);
-    if (!decode_tcp(w, linktype, ts, e->frame, caplen, wirelen, &e->pkt, &e->h, &e->slot_used))
+    if (!stable) {
+        copy_frame(e->frame, frame, caplen);
+        frame = e->frame;
+    }
+    if (!decode_tcp(w, linktype, ts, frame, caplen, wirelen, &e->pkt, &e->h, &e->slot_used))
         return;
     if (e->pkt.reassembled) { /* its bytes are the decoder's, until the next fragment */
         ps_worker_drain(w);
@@ -427,6 +442,18 @@ void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *
         if (m->slot_used)
             ps_flow_prefetch_flow(w->flows, m->h);
     }
+}
+
+void ps_worker_packet(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
+                      uint32_t caplen, uint32_t wirelen)
+{
+    packet_in(w, linktype, ts, frame, caplen, wirelen, false);
+}
+
+void ps_worker_packet_stable(ps_worker *w, int linktype, ps_time_us ts, const uint8_t *frame,
+                             uint32_t caplen, uint32_t wirelen)
+{
+    packet_in(w, linktype, ts, frame, caplen, wirelen, true);
 }
 
 void ps_worker_flush(ps_worker *w, ps_time_us now)
