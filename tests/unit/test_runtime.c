@@ -318,17 +318,45 @@ static void feed(void *u, ps_time_us ts, const uint8_t *d, uint32_t caplen, uint
 
 /* ---- worker ring ------------------------------------------------------------------------ */
 
-/* Calls the worker reported, in order: a rule, a URL and a time each. */
+/* Calls the worker reported, in order: a rule, a URL and a time each (the
+ * first 64), and a digest of all of them. */
 typedef struct calls {
     int n;
     const ps_rule *rule[64];
     char url[64][64];
     ps_time_us ts[64];
+    uint64_t digest;
+    /* What the worker saw: TCP segments, checksums that failed, bytes lost
+     * to gaps and overlaps with different bytes. */
+    uint64_t tcp_packets, bad_csum, gap_bytes, overlap_diff;
 } calls;
+
+static void note_stats(calls *c, const ps_worker *w)
+{
+    c->tcp_packets = ps_worker_stats_get(w)->tcp_packets;
+    c->bad_csum = ps_worker_decode_stats(w)->anomalies[PS_DA_TCP_BAD_CHECKSUM];
+    c->gap_bytes = ps_worker_flow_stats(w)->gap_bytes;
+    c->overlap_diff = ps_worker_flow_stats(w)->anomalies[PS_FA_OVERLAP_DIFFERENT];
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
 
 static void note_call(void *ctx, const ps_event *ev)
 {
     calls *c = ctx;
+    c->digest = fnv(c->digest ^ (uint64_t)c->n, &ev->rule, sizeof ev->rule);
+    c->digest = fnv(c->digest, ev->url, strnlen(ev->url, sizeof ev->url));
+    c->digest = fnv(c->digest, &ev->ts, sizeof ev->ts);
+    c->digest = fnv(c->digest, &ev->done_ts, sizeof ev->done_ts);
+    c->digest = fnv(c->digest, &ev->status, sizeof ev->status);
+    c->digest = fnv(c->digest, &ev->outcome, sizeof ev->outcome);
+    c->digest = fnv(c->digest, &ev->objects, sizeof ev->objects);
     if (c->n < 64) {
         c->rule[c->n] = ev->rule;
         size_t n = strnlen(ev->url, sizeof(c->url[0]) - 1);
@@ -337,6 +365,41 @@ static void note_call(void *ctx, const ps_event *ev)
         c->ts[c->n] = ev->ts;
     }
     c->n++;
+}
+
+typedef struct stable_run {
+    ps_worker *w;
+    int linktype;
+    ps_time_us ts;
+} stable_run;
+
+static void stable_packet(void *u, ps_time_us ts, const uint8_t *d, uint32_t caplen,
+                          uint32_t wirelen)
+{
+    stable_run *r = u;
+    r->ts = ts;
+    ps_worker_packet_stable(r->w, r->linktype, ts, d, caplen, wirelen);
+}
+
+/* Replays a capture through ps_worker_packet_stable(), frames held where the
+ * reader left them. */
+static void replay_calls_stable(const char *path, calls *out)
+{
+    static ps_config cfg;
+    ps_config_default(&cfg);
+    memset(out, 0, sizeof(*out));
+    ps_worker *w = ps_worker_new(&cfg, (ps_event_sink){.submit = note_call, .ctx = out});
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    ps_capture *c = ps_capture_open_file(path, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_FATAL(ps_capture_stable(c));
+    stable_run r = {w, ps_capture_linktype(c), 0};
+    while (ps_capture_dispatch(c, 1024, stable_packet, &r, err, sizeof(err)) > 0)
+        ;
+    ps_worker_flush(w, r.ts);
+    note_stats(out, w);
+    ps_worker_free(w, r.ts);
+    ps_capture_close(c);
 }
 
 /* Replays a capture; with `drain_each` every packet is finished at once, as
@@ -359,8 +422,70 @@ static void replay_calls(const char *path, bool drain_each, calls *out)
             ps_worker_drain(w);
     }
     ps_worker_flush(w, ts);
+    note_stats(out, w);
     ps_worker_free(w, ts);
     ps_capture_close(c);
+}
+
+/* Writes `copies` copies of the records of pcap `path` to a temporary file,
+ * each copy an hour after the previous one; returns its path (static). */
+static const char *repeat_capture(const char *path, int copies)
+{
+    static char out[64];
+    FILE *in = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+    static uint8_t buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    CU_ASSERT_FATAL(n > 24 && n < sizeof buf);
+    snprintf(out, sizeof out, "/tmp/ps_runtime_big_XXXXXX");
+    int fd = mkstemp(out);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fwrite(buf, 1, 24, f);
+    for (int k = 0; k < copies; k++) {
+        for (size_t off = 24; off + 16 <= n;) {
+            uint32_t sec, caplen;
+            memcpy(&sec, buf + off, 4);
+            memcpy(&caplen, buf + off + 8, 4);
+            sec += (uint32_t)k * 3600u;
+            fwrite(&sec, 4, 1, f);
+            fwrite(buf + off + 4, 1, 12 + caplen, f);
+            off += 16 + caplen;
+        }
+    }
+    fclose(f);
+    return out;
+}
+
+/* Frames held where the file reader left them give the same calls, in the
+ * same order, as frames copied into the ring, on a small capture and on one
+ * large enough for the reader to reuse both of its buffers (bulk segments
+ * held too). */
+static void test_worker_stable(void)
+{
+    static calls ring, held;
+    const char *paths[2] = {"pcaps/demo.pcap", repeat_capture("pcaps/campaign-teamtnt.pcap", 30)};
+    struct stat st;
+    CU_ASSERT_FATAL(stat(paths[1], &st) == 0 && st.st_size > 8 * 1024 * 1024);
+    for (int k = 0; k < 2; k++) {
+        replay_calls(paths[k], false, &ring);
+        replay_calls_stable(paths[k], &held);
+        CU_ASSERT_FATAL(ring.n > (k ? 300 : 3));
+        CU_ASSERT_EQUAL(held.n, ring.n);
+        CU_ASSERT_EQUAL(held.digest, ring.digest);
+        CU_ASSERT_EQUAL(held.tcp_packets, ring.tcp_packets);
+        CU_ASSERT_EQUAL(held.bad_csum, ring.bad_csum);
+        CU_ASSERT_EQUAL(held.gap_bytes, ring.gap_bytes);
+        CU_ASSERT_EQUAL(held.overlap_diff, ring.overlap_diff);
+        CU_ASSERT(ring.tcp_packets > (k ? 30000u : 100u));
+        for (int i = 0; i < ring.n && i < 64; i++) {
+            CU_ASSERT_PTR_EQUAL(held.rule[i], ring.rule[i]);
+            CU_ASSERT_STRING_EQUAL(held.url[i], ring.url[i]);
+        }
+    }
+    unlink(paths[1]);
 }
 
 /* The ring between decoding and the flow table holds small frames back but
@@ -773,6 +898,7 @@ int main(void)
     CU_add_test(s, "dispatch", test_dispatch);
     CU_add_test(s, "live errors", test_live_errors);
     CU_add_test(s, "worker ring keeps order", test_worker_ring);
+    CU_add_test(s, "frames held in place give the same calls", test_worker_stable);
     CU_add_test(s, "server speaks first", test_server_first);
     CU_add_test(s, "stats record", test_stats);
     CU_add_test(s, "output reopen", test_output_reopen);
