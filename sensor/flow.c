@@ -420,7 +420,8 @@ static void syn_insert(ps_flow_table *t, uint64_t h, const ps_packet *p)
         else if (set[1].tag == 0)
             e = &set[1];
         else {
-            e = set[0].ts <= set[1].ts ? &set[0] : &set[1];
+            e = &set[set[1].ts < set[0].ts]; /* the older; an index, not a branch: a sweep's
+                                              * evictions go either way at random */
             t->st.syn_cache_evicted++;
         }
     }

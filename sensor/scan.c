@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "crypto.h"
 #include "event.h"
@@ -939,16 +942,33 @@ static void note_first_syn(src *e, const ps_probe *p)
 /* `slot`: the port's index in the container set, or NO_SLOT. A set port
  * noted once changes nothing later (listed, or ports_more already set), so
  * a bit per slot skips the list walk for a sweep's ports. */
-static void note_port(src *e, uint16_t port, uint8_t slot)
+static bool ports_has(const src *e, uint16_t port)
 {
-    if (slot != NO_SLOT) {
-        if (e->ports_noted & (1u << slot))
-            return;
-        e->ports_noted |= 1u << slot;
-    }
+#ifdef __SSE2__
+    _Static_assert(PS_SCAN_REPORT_PORTS == 16, "two 8-port vectors");
+    const __m128i want = _mm_set1_epi16((short)port);
+    __m128i a = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(const void *)e->ports), want);
+    __m128i b =
+        _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)(const void *)(e->ports + 8)), want);
+    unsigned m = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(a, b)); /* bit j: ports[j] */
+    return (m & ((1u << e->nports) - 1u)) != 0;
+#else
     for (uint8_t j = 0; j < e->nports; j++)
         if (e->ports[j] == port)
-            return;
+            return true;
+    return false;
+#endif
+}
+
+/* One branch, nearly always taken, for a port seen before, whichever set it
+ * is in: a sweep's ports come in random order, so a branch on the set or a
+ * loop's exit would be mispredicted on every other probe. */
+static void note_port(src *e, uint16_t port, uint8_t slot)
+{
+    uint32_t bit = slot != NO_SLOT ? 1u << slot : 0;
+    if ((e->ports_noted & bit) | (uint32_t)ports_has(e, port))
+        return;
+    e->ports_noted |= bit;
     if (e->nports < PS_SCAN_REPORT_PORTS)
         e->ports[e->nports++] = port;
     else
@@ -1150,8 +1170,7 @@ static void on_syn(ps_scan *s, uint32_t i, const ps_probe *p, uint64_t hdst, boo
         fp_add(&e->fp_rmac, t, k);
     }
     uint8_t slot = s->slot_of[p->dport];
-    if (slot != NO_SLOT)
-        e->any_container = true;
+    e->any_container |= slot != NO_SLOT;
     note_port(e, p->dport, slot);
     count_target(s, i, t);
 
