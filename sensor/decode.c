@@ -330,14 +330,37 @@ static void csum_sample(ps_decoder *d, const ps_dctx *c)
     }
 }
 
+/* Every field must be defined and addresses need zero tails. In 16-byte
+ * stores: for these 136 bytes the compiler's `rep stos` costs its start-up
+ * (tens of cycles) on every packet. */
+static inline void zero_packet(ps_packet *pkt)
+{
+#ifdef __SSE2__
+    /* Written out: as a loop the compiler turns it back into `rep stos`. */
+    _Static_assert(sizeof(ps_packet) > 128 && sizeof(ps_packet) <= 144, "nine stores");
+    const __m128i z = _mm_setzero_si128();
+    uint8_t *b = (uint8_t *)pkt;
+    _mm_storeu_si128((__m128i *)(void *)b, z);
+    _mm_storeu_si128((__m128i *)(void *)(b + 16), z);
+    _mm_storeu_si128((__m128i *)(void *)(b + 32), z);
+    _mm_storeu_si128((__m128i *)(void *)(b + 48), z);
+    _mm_storeu_si128((__m128i *)(void *)(b + 64), z);
+    _mm_storeu_si128((__m128i *)(void *)(b + 80), z);
+    _mm_storeu_si128((__m128i *)(void *)(b + 96), z);
+    _mm_storeu_si128((__m128i *)(void *)(b + 112), z);
+    _mm_storeu_si128((__m128i *)(void *)(b + sizeof *pkt - 16), z);
+#else
+    memset(pkt, 0, sizeof *pkt);
+#endif
+}
+
 int ps_decode(ps_decoder *d, int linktype, ps_time_us ts, const uint8_t *frame, uint32_t caplen,
               uint32_t wirelen, ps_packet *pkt)
 {
     d->stats.frames++;
     if (d->frag.npending)
         ps_frag_release(&d->frag);
-    /* ~140 bytes; every field must be defined and addresses need zero tails. */
-    memset(pkt, 0, sizeof *pkt);
+    zero_packet(pkt);
     pkt->ts = ts;
     pkt->caplen = caplen;
     pkt->wirelen = wirelen;
