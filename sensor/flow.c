@@ -124,6 +124,19 @@ static int ep_cmp(const ps_addr *a, uint16_t ap, const ps_addr *b, uint16_t bp)
 static uint64_t tuple_hash(const ps_flow_table *t, const ps_addr *a, uint16_t ap, const ps_addr *b,
                            uint16_t bp)
 {
+    if (a->family == 4 && b->family == 4) {
+        /* ep_cmp()'s order as two integers, and selects instead of a swap:
+         * which side sorts first is a coin toss the predictor always loses. */
+        uint32_t x, y;
+        memcpy(&x, a->bytes, 4);
+        memcpy(&y, b->bytes, 4);
+        uint64_t ka = (uint64_t)x << 16 | ap, kb = (uint64_t)y << 16 | bp;
+        bool first = ka <= kb;
+        uint64_t lo = first ? ka : kb, hi = first ? kb : ka;
+        uint64_t last = (lo & 0xffff) << 16 | (hi & 0xffff) | (uint64_t)4 << 32 | (uint64_t)6 << 40;
+        uint64_t h = ps_mix2(&t->key, (lo >> 16) << 32 | (hi >> 16), last);
+        return (h & ~SYN_SRC_FIRST) | ((uint64_t)first << 63);
+    }
     bool a_first = ep_cmp(a, ap, b, bp) <= 0;
     if (!a_first) {
         const ps_addr *x = a;
@@ -133,20 +146,11 @@ static uint64_t tuple_hash(const ps_flow_table *t, const ps_addr *a, uint16_t ap
         ap = bp;
         bp = y;
     }
-    uint64_t last = (uint64_t)ap << 16 | bp | (uint64_t)a->family << 32 | (uint64_t)6 << 40;
-    uint64_t h;
-    if (a->family == 4 && b->family == 4) {
-        uint32_t x, y;
-        memcpy(&x, a->bytes, 4);
-        memcpy(&y, b->bytes, 4);
-        h = ps_mix2(&t->key, (uint64_t)x << 32 | y, last);
-    } else {
-        uint64_t w[5];
-        memcpy(&w[0], a->bytes, 16);
-        memcpy(&w[2], b->bytes, 16);
-        w[4] = last;
-        h = ps_mixn(&t->key, w, 5);
-    }
+    uint64_t w[5];
+    memcpy(&w[0], a->bytes, 16);
+    memcpy(&w[2], b->bytes, 16);
+    w[4] = (uint64_t)ap << 16 | bp | (uint64_t)a->family << 32 | (uint64_t)6 << 40;
+    uint64_t h = ps_mixn(&t->key, w, 5);
     return (h & ~SYN_SRC_FIRST) | (a_first ? SYN_SRC_FIRST : 0);
 }
 
