@@ -203,6 +203,16 @@ static uint8_t *many_records(size_t *len_out, uint32_t *count_out)
     return f;
 }
 
+/* A reader over the first `len` bytes of file image f. */
+static ps_pcapfile_reader *open_image(const uint8_t *f, size_t len)
+{
+    int fd = temp_file(f, len);
+    CU_ASSERT_FATAL(fd >= 0);
+    ps_pcapfile_reader *r = ps_pcapfile_open(fd);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    return r;
+}
+
 /* The reader hands out every record of a file larger than its buffer, in
  * order and intact, then 0; the offset ends at the file's size. */
 static void test_reader_whole_file(void)
@@ -211,10 +221,7 @@ static void test_reader_whole_file(void)
     uint32_t count = 0;
     uint8_t *f = many_records(&len, &count);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    int fd = temp_file(f, len);
-    CU_ASSERT_FATAL(fd >= 0);
-    ps_pcapfile_reader *r = ps_pcapfile_open(fd);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    ps_pcapfile_reader *r = open_image(f, len);
     CU_ASSERT_EQUAL(ps_pcapfile_info_of(r)->linktype, 1);
     CU_ASSERT_EQUAL(ps_pcapfile_offset(r), PS_PCAPFILE_HDR);
     ps_pcapfile_rec rec;
@@ -270,10 +277,7 @@ static void test_reader_dispatch(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     for (int cut = 0; cut < 2; cut++) {
         size_t flen = cut ? len - 3 : len;
-        int fd = temp_file(f, flen);
-        CU_ASSERT_FATAL(fd >= 0);
-        ps_pcapfile_reader *r = ps_pcapfile_open(fd);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        ps_pcapfile_reader *r = open_image(f, flen);
         seen sn = {0, true};
         char err[160] = "";
         int rc, calls = 0;
@@ -351,10 +355,7 @@ static void test_reader_stable(void)
     uint32_t count = 0;
     uint8_t *f = many_records(&len, &count);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    int fd = temp_file(f, len);
-    CU_ASSERT_FATAL(fd >= 0);
-    ps_pcapfile_reader *r = ps_pcapfile_open(fd);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    ps_pcapfile_reader *r = open_image(f, len);
     stable_ctx *c = calloc(1, sizeof *c);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     c->intact = true;

@@ -381,9 +381,13 @@ static void stable_packet(void *u, ps_time_us ts, const uint8_t *d, uint32_t cap
     ps_worker_packet_stable(r->w, r->linktype, ts, d, caplen, wirelen);
 }
 
-/* Replays a capture through ps_worker_packet_stable(), frames held where the
+enum { REPLAY_EACH, REPLAY_RING, REPLAY_HELD };
+
+/* Replays a capture: REPLAY_EACH finishes every packet at once, as before
+ * the ring existed; REPLAY_RING copies small frames into the ring;
+ * REPLAY_HELD hands frames to ps_worker_packet_stable(), held where the
  * reader left them. */
-static void replay_calls_stable(const char *path, calls *out)
+static void replay_calls(const char *path, int mode, calls *out)
 {
     static ps_config cfg;
     ps_config_default(&cfg);
@@ -392,38 +396,23 @@ static void replay_calls_stable(const char *path, calls *out)
     CU_ASSERT_PTR_NOT_NULL_FATAL(w);
     ps_capture *c = ps_capture_open_file(path, err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_FATAL(ps_capture_stable(c));
     stable_run r = {w, ps_capture_linktype(c), 0};
-    while (ps_capture_dispatch(c, 1024, stable_packet, &r, err, sizeof(err)) > 0)
-        ;
+    if (mode == REPLAY_HELD) {
+        CU_ASSERT_FATAL(ps_capture_stable(c));
+        while (ps_capture_dispatch(c, 1024, stable_packet, &r, err, sizeof(err)) > 0)
+            ;
+    } else {
+        const uint8_t *data;
+        uint32_t caplen, wirelen;
+        while (ps_capture_next(c, &r.ts, &data, &caplen, &wirelen, err, sizeof(err)) == 1) {
+            ps_worker_packet(w, r.linktype, r.ts, data, caplen, wirelen);
+            if (mode == REPLAY_EACH)
+                ps_worker_drain(w);
+        }
+    }
     ps_worker_flush(w, r.ts);
     note_stats(out, w);
     ps_worker_free(w, r.ts);
-    ps_capture_close(c);
-}
-
-/* Replays a capture; with `drain_each` every packet is finished at once, as
- * before the ring existed. */
-static void replay_calls(const char *path, bool drain_each, calls *out)
-{
-    static ps_config cfg;
-    ps_config_default(&cfg);
-    memset(out, 0, sizeof(*out));
-    ps_worker *w = ps_worker_new(&cfg, (ps_event_sink){.submit = note_call, .ctx = out});
-    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-    ps_capture *c = ps_capture_open_file(path, err, sizeof(err));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    ps_time_us ts = 0;
-    const uint8_t *data;
-    uint32_t caplen, wirelen;
-    while (ps_capture_next(c, &ts, &data, &caplen, &wirelen, err, sizeof(err)) == 1) {
-        ps_worker_packet(w, ps_capture_linktype(c), ts, data, caplen, wirelen);
-        if (drain_each)
-            ps_worker_drain(w);
-    }
-    ps_worker_flush(w, ts);
-    note_stats(out, w);
-    ps_worker_free(w, ts);
     ps_capture_close(c);
 }
 
@@ -470,8 +459,8 @@ static void test_worker_stable(void)
     struct stat st;
     CU_ASSERT_FATAL(stat(paths[1], &st) == 0 && st.st_size > 8 * 1024 * 1024);
     for (int k = 0; k < 2; k++) {
-        replay_calls(paths[k], false, &ring);
-        replay_calls_stable(paths[k], &held);
+        replay_calls(paths[k], REPLAY_RING, &ring);
+        replay_calls(paths[k], REPLAY_HELD, &held);
         CU_ASSERT_FATAL(ring.n > (k ? 300 : 3));
         CU_ASSERT_EQUAL(held.n, ring.n);
         CU_ASSERT_EQUAL(held.digest, ring.digest);
@@ -494,8 +483,8 @@ static void test_worker_stable(void)
 static void test_worker_ring(void)
 {
     static calls each, ring;
-    replay_calls("pcaps/demo.pcap", true, &each);
-    replay_calls("pcaps/demo.pcap", false, &ring);
+    replay_calls("pcaps/demo.pcap", REPLAY_EACH, &each);
+    replay_calls("pcaps/demo.pcap", REPLAY_RING, &ring);
     CU_ASSERT_FATAL(each.n > 3);
     CU_ASSERT_EQUAL_FATAL(ring.n, each.n);
     for (int i = 0; i < each.n && i < 64; i++) {
