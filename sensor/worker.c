@@ -13,12 +13,15 @@
 #define PS_APP_F_NDPI            0x04u /* unclaimed; app_state is an nDPI flow */
 #define PS_TICK_INTERVAL_US      100000u
 
-/* Small frames wait in a short ring between decoding and the flow table, so
- * the flow index and SYN-cache lines of the next few packets load while
- * this one is processed: a sweep's SYNs each miss the SYN cache, and one
- * prefetch issued just before use hid little. Frames are copied (a SYN is
- * 54-80 bytes); larger ones, reassembled IP datagrams and time ticks empty
- * the ring first, so packets always reach the flow table in capture order. */
+/* Frames wait in a short ring between decoding and the flow table, so the
+ * flow index and SYN-cache lines of the next few packets load while this
+ * one is processed (and, halfway, the flows those lines name): a sweep's
+ * SYNs each miss the SYN cache, and one prefetch issued just before use hid
+ * little. From a capture that may reuse its buffer, small frames are copied
+ * in (a SYN is 54-80 bytes); from one that leaves them in place, frames up
+ * to PS_HOLD_FRAME are held as they are. Larger ones, reassembled IP
+ * datagrams and time ticks empty the ring first, so packets always reach
+ * the flow table in capture order. */
 #define PS_BATCH       8
 #define PS_BATCH_FRAME 192
 
